@@ -1,0 +1,8 @@
+"""The Functions app: the `DFApp` and the blueprints it is composed of, nothing else."""
+
+from __future__ import annotations
+
+import azure.durable_functions as df
+import azure.functions as func
+
+app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)

@@ -1,0 +1,1 @@
+"""Fine-tuning and deployment backends: the `FineTuningBackend` port and its adapters."""

@@ -1,0 +1,110 @@
+"""The one settings object of the service.
+
+Every knob is an environment variable (an app setting in Azure) whose name is the field name in upper
+case. The devhost sets them for the processes it starts; `README.md` lists them with their defaults.
+Secrets are `SecretStr`, so they never appear in a repr, a log line or a report.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared import names
+from shared.catalog import DEFAULT_BASE_MODEL
+from shared.errors import ConfigurationError
+
+PHI3_FINE_TUNING_REGIONS = frozenset({"eastus2"})
+
+
+class Settings(BaseSettings):
+    """Settings of the service, read from the environment."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+
+    # Hosting
+    durable_task_hub: str = Field("phifinetune", description="Durable Task hub name (host.json reads it too).")
+
+    # Blob Storage: a connection string on the devhost, an account URL + managed identity in Azure.
+    storage_connection_string: SecretStr | None = Field(
+        None, description="Blob Storage connection string (devhost/Azurite only)."
+    )
+    storage_account_url: str | None = Field(
+        None, description="Blob endpoint, e.g. https://<account>.blob.core.windows.net (Azure, identity auth)."
+    )
+    training_container: str = Field(names.TRAINING_CONTAINER, description="Container whose uploads start runs.")
+    reports_container: str = Field(names.REPORTS_CONTAINER, description="Container for run reports.")
+    state_container: str = Field(names.STATE_CONTAINER, description="Container for alias records.")
+
+    # Service Bus: a connection string on the devhost, a namespace + managed identity in Azure.
+    servicebus_connection_string: SecretStr | None = Field(
+        None, description="Service Bus connection string (devhost broker only)."
+    )
+    servicebus_fully_qualified_namespace: str | None = Field(
+        None, description="<namespace>.servicebus.windows.net (Azure, identity auth)."
+    )
+    events_topic: str = Field(names.EVENTS_TOPIC, description="Topic that receives the run's CloudEvents.")
+    commands_queue: str = Field(names.COMMANDS_QUEUE, description="Queue of cancel/approve/reject/retry commands.")
+    events_use_sessions: bool = Field(False, description="Send events with session_id = run id (ordered per run).")
+
+    # Identity
+    azure_client_id: str | None = Field(None, description="Client id of the user-assigned managed identity.")
+
+    # Fine-tuning backend
+    foundry_backend: Literal["local", "azure"] = Field("local", description="'azure' (AI Foundry) or 'local'.")
+    local_foundry_url: str = Field("http://127.0.0.1:7081", description="Base URL of the devhost's local foundry.")
+    azure_subscription_id: str | None = Field(None, description="Subscription of the AI Foundry project.")
+    azure_resource_group: str | None = Field(None, description="Resource group of the AI Foundry project.")
+    azure_ai_project_name: str | None = Field(None, description="AI Foundry project (workspace) name.")
+    azure_location: str = Field("eastus2", description="Region of the project; Phi-3 fine-tuning: eastus2 only.")
+
+    # Run defaults (each overridable per file by blob metadata ft_<option> or the POST /api/runs body)
+    default_base_model: str = Field(DEFAULT_BASE_MODEL, description="Base model fine-tuned by default.")
+    default_epochs: int = Field(3, ge=1, le=50, description="Training epochs.")
+    default_learning_rate: float = Field(2e-4, gt=0, le=1, description="Learning rate.")
+    default_batch_size: int = Field(4, ge=1, le=256, description="Per-device batch size.")
+    default_validation_split: float = Field(0.2, gt=0, lt=0.5, description="Share held out when no file given.")
+    default_require_approval: bool = Field(False, description="Wait for approve/reject before promoting.")
+    default_max_training_hours: float = Field(24.0, gt=0, le=720, description="Training deadline in hours.")
+    approval_timeout_hours: float = Field(72.0, gt=0, description="Waiting longer for approval rejects the run.")
+    keep_previous: int = Field(1, ge=0, le=20, description="Deployments kept besides the current one.")
+
+    # Validation
+    min_examples: int = Field(10, ge=1, description="Fewest examples a training file may have.")
+    max_file_bytes: int = Field(512 * 1024 * 1024, ge=1, description="Largest training file accepted.")
+    max_line_bytes: int = Field(4 * 1024 * 1024, ge=1, description="Longest single JSONL line accepted.")
+    phi3_tokenizer_path: str | None = Field(
+        None, description="Path of a Phi-3 tokenizer.json for exact token counts (else an offline estimate)."
+    )
+    price_training_per_1k_tokens: float = Field(0.003, ge=0, description="USD per 1K training tokens (estimate).")
+    price_hosting_per_hour: float = Field(0.8, ge=0, description="USD per hour of a deployment (estimate).")
+
+    # Waiting
+    poll_initial_seconds: float = Field(30.0, gt=0, description="First poll interval of training/deployment.")
+    poll_max_seconds: float = Field(600.0, gt=0, description="Cap of the exponential poll backoff.")
+    polls_per_generation: int = Field(20, ge=1, le=200, description="Polls before a monitor continues as new.")
+    deployment_timeout_minutes: float = Field(60.0, gt=0, description="Deadline for a deployment to provision.")
+
+    # Telemetry
+    applicationinsights_connection_string: SecretStr | None = Field(
+        None, description="Azure Monitor connection string (enables the Azure Monitor exporter)."
+    )
+    otel_exporter_otlp_endpoint: str | None = Field(None, description="OTLP endpoint (enables the OTLP exporter).")
+
+    @model_validator(mode="after")
+    def _check_region(self) -> Settings:
+        if self.foundry_backend == "azure" and self.azure_location.lower() not in PHI3_FINE_TUNING_REGIONS:
+            raise ConfigurationError(
+                f"AZURE_LOCATION={self.azure_location!r}: Phi-3 fine-tuning (models-as-a-service) is only "
+                f"available in {', '.join(sorted(PHI3_FINE_TUNING_REGIONS))}; create the AI Foundry project there"
+            )
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()
