@@ -1,0 +1,5 @@
+"""Test session setup: fixture plugins that start the local servers once per session."""
+
+from __future__ import annotations
+
+pytest_plugins: list[str] = []
