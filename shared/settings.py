@@ -16,6 +16,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from shared import names
 from shared.catalog import DEFAULT_BASE_MODEL
 from shared.errors import ConfigurationError
+from shared.smoketest import SmokePrompt
+from shared.textscore import ScoreMetric
 
 PHI3_FINE_TUNING_REGIONS = frozenset({"eastus2"})
 
@@ -87,6 +89,22 @@ class Settings(BaseSettings):
     poll_max_seconds: float = Field(600.0, gt=0, description="Cap of the exponential poll backoff.")
     polls_per_generation: int = Field(20, ge=1, le=200, description="Polls before a monitor continues as new.")
     deployment_timeout_minutes: float = Field(60.0, gt=0, description="Deadline for a deployment to provision.")
+
+    # Smoke test of a new deployment (shared/smoketest.py)
+    smoke_prompts: list[SmokePrompt] = Field(
+        default_factory=lambda: [SmokePrompt(prompt="Hello! In one sentence, what can you help me with?")],
+        description='JSON list of prompts, each a string or {"prompt", "system", "expect_regex"}.',
+    )
+    smoke_sample_size: int = Field(5, ge=0, le=100, description="Held-out validation examples sent as probes.")
+    smoke_max_latency_ms: float = Field(30_000.0, gt=0, description="Slowest acceptable reply per probe (ms).")
+    smoke_min_quality: float = Field(
+        0.1, ge=0, le=1, description="Lowest mean score vs the reference answers of the held-out probes."
+    )
+    smoke_metric: ScoreMetric = Field("rouge_l", description="'rouge_l' or 'token_f1' (quality score).")
+    smoke_max_tokens: int = Field(256, ge=1, le=4096, description="max_tokens of each probe.")
+    smoke_temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature of each probe.")
+    smoke_request_timeout_seconds: float = Field(60.0, gt=0, description="Read time-out of one probe call.")
+    smoke_max_attempts: int = Field(3, ge=1, le=10, description="Attempts per probe on 429/5xx/time-outs.")
 
     # Telemetry
     applicationinsights_connection_string: SecretStr | None = Field(

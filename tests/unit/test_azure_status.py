@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from azure.ai.ml._restclient.arm_ml_service.models._enums import JobStatus as SdkJobStatus
 
 from shared.foundry.azure_status import map_deployment_state, map_job_status
 from shared.foundry.port import DeploymentState, JobState
@@ -28,8 +29,6 @@ def test_every_foundry_job_status_maps_to_one_port_state(status: str, expected: 
 
 
 def test_every_status_the_sdk_knows_is_in_the_table() -> None:
-    from azure.ai.ml._restclient.arm_ml_service.models._enums import JobStatus as SdkJobStatus
-
     known = {status for status, _ in JOB_TABLE}
     assert {member.value for member in SdkJobStatus} - {"Unknown"} == known
 
