@@ -40,6 +40,17 @@ class Settings(BaseSettings):
     training_container: str = Field(names.TRAINING_CONTAINER, description="Container whose uploads start runs.")
     reports_container: str = Field(names.REPORTS_CONTAINER, description="Container for run reports.")
     state_container: str = Field(names.STATE_CONTAINER, description="Container for alias records.")
+    storage_api_version: str = Field(
+        "2025-11-05", description="Blob REST API version the client sends (one that Azurite 3.35 accepts too)."
+    )
+    storage_retry_total: int = Field(5, ge=0, le=20, description="Retries of a failed Blob Storage request.")
+    storage_retry_initial_backoff_seconds: int = Field(
+        1, ge=0, le=60, description="First Blob Storage retry delay; later ones grow exponentially."
+    )
+    storage_timeout_seconds: float = Field(60.0, gt=0, description="Blob Storage connect and read time-out.")
+    storage_chunk_bytes: int = Field(
+        4 * 1024 * 1024, ge=64 * 1024, le=100 * 1024 * 1024, description="Block and download chunk size in bytes."
+    )
 
     # Service Bus: a connection string on the devhost, a namespace + managed identity in Azure.
     servicebus_connection_string: SecretStr | None = Field(
