@@ -1,0 +1,160 @@
+"""The HTTP front of the functions host: `http://127.0.0.1:<port>/api/<route>`, threaded, loopback only."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+from devhost.functions_host.host import FunctionsHost, json_reply
+from devhost.functions_host.http_binding import HttpReply
+from shared.errors import ConfigurationError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HTTP_PORT = 7071
+MAX_BODY_BYTES = 64 * 1024 * 1024
+
+
+def check_loopback(bind: str) -> str:
+    """The address itself if it is a loopback address (or `localhost`); `ConfigurationError` otherwise."""
+    if bind == "localhost":
+        return "127.0.0.1"
+    try:
+        address = ipaddress.ip_address(bind)
+    except ValueError:
+        raise ConfigurationError(
+            f"bind address {bind!r} is not an IP address; the devhost binds 127.0.0.1 only"
+        ) from None
+    if not address.is_loopback:
+        raise ConfigurationError(
+            f"refusing to bind {bind}: the devhost serves unauthenticated local emulators and binds loopback "
+            "(127.0.0.1) only"
+        )
+    return bind
+
+
+class _BodyTooLargeError(Exception):
+    pass
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            body = bytearray()
+            while True:
+                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return bytes(body)
+                if len(body) + size > MAX_BODY_BYTES:
+                    raise _BodyTooLargeError
+                body.extend(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            raise _BodyTooLargeError
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _handle(self) -> None:
+        try:
+            body = self._read_body()
+        except _BodyTooLargeError:
+            self.close_connection = True
+            self._send(json_reply(413, {"error": f"request body larger than {MAX_BODY_BYTES} bytes"}))
+            return
+        except ValueError:
+            self.close_connection = True
+            self._send(json_reply(400, {"error": "malformed request body framing"}))
+            return
+        parts = urlsplit(self.path)
+        host_header = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
+        url = f"http://{host_header}{self.path}"
+        headers = dict(self.headers.items())
+        reply = self.server.functions.handle_http(
+            self.command, url, path=parts.path, query=parts.query, headers=headers, body=body
+        )
+        self._send(reply)
+
+    def _send(self, reply: HttpReply) -> None:
+        self.send_response(reply.status_code)
+        for key, value in reply.headers:
+            self.send_header(key, value)
+        send_body = self.command != "HEAD"
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.end_headers()
+        if send_body and reply.body:
+            self.wfile.write(reply.body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle  # noqa: N815 (http.server dispatches to do_<METHOD>)
+
+    def log_message(self, format: str, *args: object) -> None:
+        log.debug("%s - %s", self.address_string(), format % args)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], functions: FunctionsHost) -> None:
+        self.functions = functions
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        super().__init__(address, _Handler)
+
+
+class FunctionsHttpServer:
+    """Serves a `FunctionsHost`'s HTTP functions on 127.0.0.1 in a background thread."""
+
+    def __init__(self, functions: FunctionsHost, port: int = DEFAULT_HTTP_PORT, bind: str = "127.0.0.1") -> None:
+        self._address = (check_loopback(bind), port)
+        self._functions = functions
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Bind and serve; a port in use raises `ConfigurationError` naming it."""
+        try:
+            self._server = _Server(self._address, self._functions)
+        except OSError as error:
+            raise ConfigurationError(
+                f"cannot serve HTTP on {self._address[0]}:{self._address[1]}: {error.strerror}"
+            ) from None
+        self._thread = threading.Thread(target=self._server.serve_forever, name="functions-http", daemon=True)
+        self._thread.start()
+
+    @property
+    def port(self) -> int:
+        """The bound port (the real one when 0 was asked for)."""
+        if self._server is None:
+            raise RuntimeError("the server is not started")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. `http://127.0.0.1:7071`."""
+        host = self._address[0]
+        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._server = self._thread = None
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
