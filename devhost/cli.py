@@ -11,7 +11,7 @@ import argparse
 import importlib
 from collections.abc import Callable, Sequence
 
-COMMAND_MODULES: tuple[str, ...] = ("devhost.commands.broker",)
+COMMAND_MODULES: tuple[str, ...] = ("devhost.commands.broker", "devhost.commands.validate")
 
 Handler = Callable[[argparse.Namespace], int]
 

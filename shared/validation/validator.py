@@ -1,0 +1,385 @@
+"""The streaming validator: one pass over the lines, bounded memory, a `ValidationReport` at the end."""
+
+from __future__ import annotations
+
+import itertools
+from array import array
+from collections.abc import Iterable, Iterator
+from functools import partial
+from pathlib import Path
+from typing import Any, Final
+
+import orjson
+
+from shared.validation.codes import ErrorCode, WarningCode
+from shared.validation.config import ValidationConfig
+from shared.validation.findings import FindingCollector
+from shared.validation.lines import LineReader
+from shared.validation.report import DatasetStats, ValidationReport
+from shared.validation.scan import find_pii, find_secrets
+from shared.validation.sniff import sniff_head
+from shared.validation.stats import distribution, estimate_cost
+from shared.validation.tokens import TokenCounter, default_token_counter
+
+CHUNK_BYTES: Final = 1024 * 1024
+ROLES: Final = frozenset({"system", "user", "assistant"})
+MESSAGE_KEYS: Final = frozenset({"role", "content", "name", "weight"})
+_BATCH: Final = 512
+_MISSING: Final = object()
+_PII_CODES: Final = {
+    "email": (WarningCode.PII_EMAIL, "an email address"),
+    "phone": (WarningCode.PII_PHONE, "a phone number"),
+    "card": (WarningCode.PII_CARD_NUMBER, "a payment card number (passes the Luhn check)"),
+}
+
+
+def validate_path(
+    path: str | Path, config: ValidationConfig, token_counter: TokenCounter | None = None
+) -> ValidationReport:
+    """Validate a local JSONL file, streaming it in 1 MiB chunks."""
+    file = Path(path)
+    size = file.stat().st_size
+    validation = _Validation(config, token_counter)
+    if size > config.max_file_bytes:
+        return validation.refuse_size(size)
+    with file.open("rb") as stream:
+        return validation.run(iter(partial(stream.read, CHUNK_BYTES), b""))
+
+
+def validate_chunks(
+    chunks: Iterable[bytes], config: ValidationConfig, token_counter: TokenCounter | None = None
+) -> ValidationReport:
+    """Validate a JSONL stream given as byte chunks of any size (a blob download, a file, a test's bytes)."""
+    return _Validation(config, token_counter).run(chunks)
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
+
+
+def _short(value: object) -> str:
+    text = value if isinstance(value, str) else orjson.dumps(value).decode()
+    return repr(text if len(text) <= 24 else text[:24] + "...")
+
+
+class _Validation:
+    """The state of one validation pass."""
+
+    def __init__(self, config: ValidationConfig, token_counter: TokenCounter | None) -> None:
+        self.config = config
+        self.counter = token_counter or default_token_counter(config.tokenizer_path)
+        self.errors = FindingCollector(config.max_findings_per_code)
+        self.warnings = FindingCollector(config.max_findings_per_code)
+        self.secret_findings = self.errors if config.secrets_are_errors else self.warnings
+        self.secret_code = ErrorCode.SECRET_DETECTED if config.secrets_are_errors else WarningCode.SECRET_DETECTED
+        self.examples = 0
+        self.valid_examples = 0
+        self.first_lines: dict[int, int] = {}
+        self.system_prompt: str | None = None
+        self.pending: list[tuple[int, list[Any]]] = []
+        self.message_counts: array[int] = array("I")
+        self.token_counts: array[int] = array("I")
+        self.assistant_counts: array[int] = array("I")
+        self.total_tokens = 0
+        self.bytes_read = 0
+        self.lines = 0
+        self.stopped_early = False
+
+    def refuse_size(self, size: int) -> ValidationReport:
+        """The report for a file known to be over the size limit before reading it."""
+        self.bytes_read = 0
+        self.stopped_early = True
+        self.errors.add(ErrorCode.FILE_TOO_LARGE, None, self._size_message(size))
+        return self.report()
+
+    def _size_message(self, size: int | None) -> str:
+        limit = self.config.max_file_bytes
+        got = f"{size:,} bytes" if size is not None else f"more than {limit:,} bytes"
+        return f"the file has {got}; the limit is {limit:,} bytes (MAX_FILE_BYTES); split it or trim it"
+
+    def run(self, chunks: Iterable[bytes]) -> ValidationReport:
+        """Read every line, check it, and build the report."""
+        head, rest = _take_head(iter(chunks))
+        problem = sniff_head(head)
+        if problem is not None:
+            self.bytes_read = len(head)
+            self.stopped_early = True
+            self.errors.add(problem.code, None, problem.message)
+            return self.report()
+        reader = LineReader(self.config.max_line_bytes, self.config.max_file_bytes)
+        check = self._check_line
+        for number, line in reader.read(itertools.chain((head,), rest)):
+            if line is None:
+                self.examples += 1
+                self.errors.add(
+                    ErrorCode.LINE_TOO_LONG,
+                    number,
+                    f"the line is longer than {self.config.max_line_bytes:,} bytes (MAX_LINE_BYTES); it was skipped",
+                )
+            elif line and not line.isspace():
+                self.examples += 1
+                check(number, line)
+        self._flush()
+        self.bytes_read, self.lines = reader.bytes_read, reader.lines
+        if reader.over_file_limit:
+            self.stopped_early = True
+            self.errors.add(ErrorCode.FILE_TOO_LARGE, None, self._size_message(None))
+        elif self.examples == 0:
+            self.errors.add(ErrorCode.EMPTY_FILE, None, "the file has no examples (it is empty or blank)")
+        elif self.examples < self.config.min_examples:
+            self.errors.add(
+                ErrorCode.TOO_FEW_EXAMPLES,
+                None,
+                f"the file has {self.examples} example(s); at least {self.config.min_examples} are needed",
+            )
+        return self.report()
+
+    def _check_line(self, number: int, line: bytes) -> None:
+        for hit in find_secrets(line):
+            self.secret_findings.add(
+                self.secret_code,
+                number,
+                f"column {hit.column}: looks like {hit.kind}; remove it and rotate the credential",
+            )
+        for hit in find_pii(line):
+            code, what = _PII_CODES[hit.kind]
+            self.warnings.add(code, number, f"column {hit.column}: looks like {what}; remove or mask personal data")
+        try:
+            example = orjson.loads(line)
+        except orjson.JSONDecodeError as error:
+            self._parse_error(number, line, error)
+            return
+        messages = self._check_structure(number, example)
+        if messages is None:
+            return
+        self._check_example(number, line, messages)
+        self.pending.append((number, messages))
+        if len(self.pending) >= _BATCH:
+            self._flush()
+
+    def _parse_error(self, number: int, line: bytes, error: orjson.JSONDecodeError) -> None:
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            self.errors.add(
+                ErrorCode.NOT_UTF8,
+                number,
+                f"byte {bad.start + 1} is not valid UTF-8; save the file as UTF-8",
+            )
+            return
+        detail = str(error)
+        if "depth limit" in detail or "recursion" in detail.lower():
+            self.errors.add(
+                ErrorCode.NESTING_TOO_DEEP,
+                number,
+                "JSON nested more than 1024 levels deep; an example is a flat list of messages",
+            )
+            return
+        self.errors.add(
+            ErrorCode.INVALID_JSON,
+            number,
+            f"not valid JSON ({detail}); each line must be one JSON object like "
+            '{"messages": [{"role": "user", "content": "..."}, ...]}',
+        )
+
+    def _check_structure(self, number: int, example: object) -> list[Any] | None:
+        add = self.errors.add
+        if type(example) is not dict:
+            add(ErrorCode.NOT_AN_OBJECT, number, f'the line is {_json_type(example)}; expected {{"messages": [...]}}')
+            return None
+        messages = example.get("messages", _MISSING)
+        if messages is _MISSING:
+            add(ErrorCode.MISSING_MESSAGES, number, 'the object has no "messages" key; expected {"messages": [...]}')
+            return None
+        if type(messages) is not list:
+            add(ErrorCode.MESSAGES_NOT_A_LIST, number, f'"messages" is {_json_type(messages)}; it must be a list')
+            return None
+        if not messages:
+            add(ErrorCode.EMPTY_MESSAGES, number, '"messages" is an empty list')
+            return None
+        ok = True
+        has_assistant = False
+        for index, message in enumerate(messages, 1):
+            if type(message) is not dict:
+                add(ErrorCode.MESSAGE_NOT_AN_OBJECT, number, f"message {index} is {_json_type(message)}, not an object")
+                ok = False
+                continue
+            ok = self._check_message(number, index, message) and ok
+            has_assistant = has_assistant or message.get("role") == "assistant"
+        if ok and not has_assistant:
+            add(ErrorCode.NO_ASSISTANT_MESSAGE, number, "the example has no assistant message to learn from")
+            return None
+        return messages if ok else None
+
+    def _check_message(self, number: int, index: int, message: dict[str, Any]) -> bool:
+        add = self.errors.add
+        ok = True
+        if not MESSAGE_KEYS.issuperset(message):
+            unknown = ", ".join(_short(key) for key in message if key not in MESSAGE_KEYS)
+            add(
+                ErrorCode.UNKNOWN_MESSAGE_KEY,
+                number,
+                f"message {index} has unrecognised key(s) {unknown}; allowed: role, content, name, weight",
+            )
+            ok = False
+        role = message.get("role", _MISSING)
+        if role is _MISSING:
+            add(ErrorCode.MISSING_ROLE, number, f'message {index} has no "role"')
+            ok = False
+        elif type(role) is not str or role not in ROLES:
+            add(
+                ErrorCode.INVALID_ROLE,
+                number,
+                f"message {index} has role {_short(role)}; use system, user or assistant",
+            )
+            ok = False
+        content = message.get("content", _MISSING)
+        if content is _MISSING:
+            add(ErrorCode.MISSING_CONTENT, number, f'message {index} has no "content"')
+            ok = False
+        elif type(content) is not str:
+            add(
+                ErrorCode.CONTENT_NOT_STRING,
+                number,
+                f'message {index} "content" is {_json_type(content)}; it must be a string',
+            )
+            ok = False
+        elif not content or content.isspace():
+            add(ErrorCode.EMPTY_CONTENT, number, f'message {index} has empty "content"')
+            ok = False
+        if "weight" in message:
+            ok = self._check_weight(number, index, role, message["weight"]) and ok
+        return ok
+
+    def _check_weight(self, number: int, index: int, role: object, weight: object) -> bool:
+        if role != "assistant":
+            self.errors.add(
+                ErrorCode.WEIGHT_ON_NON_ASSISTANT,
+                number,
+                f'message {index} is not an assistant message; only assistant messages take "weight"',
+            )
+            return False
+        if type(weight) is not int or weight not in (0, 1):
+            self.errors.add(
+                ErrorCode.INVALID_WEIGHT, number, f'message {index} has "weight" {_short(weight)}; use 0 or 1'
+            )
+            return False
+        return True
+
+    def _check_example(self, number: int, line: bytes, messages: list[Any]) -> None:
+        warn = self.warnings.add
+        key = hash(line)
+        first = self.first_lines.setdefault(key, number)
+        if first != number:
+            warn(WarningCode.DUPLICATE_EXAMPLE, number, f"the same example as line {first}")
+        system = None
+        for message in messages:
+            if message["role"] == "system":
+                system = message["content"]
+                break
+        if system is None:
+            warn(WarningCode.MISSING_SYSTEM_MESSAGE, number, "no system message; Phi-3 learns best with one")
+        elif self.system_prompt is None:
+            self.system_prompt = system
+        elif system != self.system_prompt:
+            warn(
+                WarningCode.DIFFERING_SYSTEM_MESSAGES,
+                number,
+                "the system message differs from the first one; use the one you will deploy with",
+            )
+        if messages[-1]["role"] != "assistant":
+            warn(
+                WarningCode.LAST_MESSAGE_NOT_ASSISTANT,
+                number,
+                f"the conversation ends with a {messages[-1]['role']} message; end it with the assistant's reply",
+            )
+        short = self.config.short_reply_words
+        for index, message in enumerate(messages, 1):
+            if message["role"] == "assistant":
+                content: str = message["content"]
+                if len(content) < 16 * short and len(content.split()) < short and message.get("weight", 1) != 0:
+                    warn(
+                        WarningCode.SHORT_ASSISTANT_REPLY,
+                        number,
+                        f"message {index}: the assistant reply has fewer than {short} words",
+                    )
+
+    def _flush(self) -> None:
+        if not self.pending:
+            return
+        limit = self.config.context_length
+        near = int(limit * self.config.near_limit_ratio)
+        counts = self.counter.count_conversations([messages for _, messages in self.pending])
+        for (number, messages), (total, assistant) in zip(self.pending, counts, strict=True):
+            self.message_counts.append(len(messages))
+            self.token_counts.append(total)
+            self.assistant_counts.append(assistant)
+            self.total_tokens += total
+            if total > limit:
+                self.errors.add(
+                    ErrorCode.TOO_MANY_TOKENS,
+                    number,
+                    f"{total:,} tokens; {self.config.base_model} takes at most {limit:,}: shorten or split it",
+                )
+                continue
+            if total > near:
+                self.warnings.add(
+                    WarningCode.NEAR_TOKEN_LIMIT,
+                    number,
+                    f"{total:,} tokens, close to the {limit:,}-token limit of {self.config.base_model}",
+                )
+            self.valid_examples += 1
+        self.pending.clear()
+
+    def report(self) -> ValidationReport:
+        """The report of what was read so far."""
+        billable = self.total_tokens * self.config.epochs
+        exact = self.counter.exact
+        stats = DatasetStats(
+            bytes_read=self.bytes_read,
+            lines=self.lines,
+            examples=self.examples,
+            valid_examples=self.valid_examples,
+            messages_per_example=distribution(self.message_counts),
+            tokens_per_example=distribution(self.token_counts),
+            assistant_tokens_per_example=distribution(self.assistant_counts),
+            total_tokens=self.total_tokens,
+            billable_tokens=billable,
+            epochs=self.config.epochs,
+        )
+        return ValidationReport(
+            valid=not self.errors,
+            base_model=self.config.base_model,
+            context_length=self.config.context_length,
+            errors=self.errors.listed,
+            warnings=self.warnings.listed,
+            error_counts=self.errors.counts,
+            warning_counts=self.warnings.counts,
+            stats=stats,
+            cost=estimate_cost(billable, self.config, exact=exact),
+            token_count_exact=exact,
+            tokenizer=self.counter.description,
+            stopped_early=self.stopped_early,
+        )
+
+
+def _take_head(chunks: Iterator[bytes]) -> tuple[bytes, Iterator[bytes]]:
+    """The first 8 KiB or more (joined from as many chunks as needed), and the remaining chunks."""
+    parts: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        parts.append(chunk)
+        size += len(chunk)
+        if size >= 8192:
+            break
+    return b"".join(parts), chunks
