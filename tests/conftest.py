@@ -5,4 +5,5 @@ from __future__ import annotations
 pytest_plugins: list[str] = [
     "tests.fixtures.azurite",
     "tests.fixtures.broker",
+    "tests.fixtures.engine",
 ]

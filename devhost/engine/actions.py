@@ -38,7 +38,7 @@ class ActionSignature:
 
 def _name_of(action: Action) -> str | None:
     if isinstance(action, WaitForExternalEventAction):
-        return action.external_event_name
+        return str(action.external_event_name)
     name = getattr(action, "function_name", None)
     return name if isinstance(name, str) else None
 

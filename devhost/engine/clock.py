@@ -63,5 +63,4 @@ class VirtualClock:
     def advance_to(self, moment: datetime) -> None:
         """Jump forward to `moment`; earlier moments leave the clock where it is."""
         with self._lock:
-            if moment > self._now:
-                self._now = moment
+            self._now = max(self._now, moment)

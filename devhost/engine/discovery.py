@@ -98,21 +98,24 @@ def discover(app: FunctionRegister) -> Registry:
     for fn in app.get_functions():
         name = fn.get_function_name()
         trigger = fn.get_trigger()
-        user_function = fn.get_user_function()
+        if trigger is None or name is None:
+            continue
+        user_function: Any = fn.get_user_function()
         bindings = tuple(_binding_dict(b) for b in fn.get_bindings())
         trigger_binding = next(b for b in bindings if b["name"] == trigger.name)
         alias = trigger_binding.get("orchestration") or trigger_binding.get("activity")
         names = {name} | ({alias} if isinstance(alias, str) and alias else set())
         client = next((b["name"] for b in bindings if b["type"] == DURABLE_CLIENT), None)
+        trigger_type = str(trigger.type)
         registry.functions[name] = AppFunction(
             name=name,
-            trigger_type=trigger.type,
+            trigger_type=trigger_type,
             trigger_parameter=trigger.name,
             bindings=bindings,
             function=user_function,
             client_parameter=client,
         )
-        if trigger.type == ORCHESTRATION_TRIGGER:
+        if trigger_type == ORCHESTRATION_TRIGGER:
             orchestrator = OrchestratorFunction(
                 name=name,
                 handle=user_function,
@@ -120,7 +123,7 @@ def discover(app: FunctionRegister) -> Registry:
                 input_type=getattr(user_function, "_df_input_type", None),
             )
             registry.orchestrators.update(dict.fromkeys(names, orchestrator))
-        elif trigger.type == ACTIVITY_TRIGGER:
+        elif trigger_type == ACTIVITY_TRIGGER:
             activity = ActivityFunction(
                 name=name,
                 function=user_function,

@@ -14,12 +14,12 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from azure.functions import FunctionRegister
 
@@ -47,7 +47,11 @@ from devhost.engine.replay import TurnResult, run_turn
 from devhost.engine.store import ActivityItem, InboxMessage, NewActivity, NewMessage, Store
 from devhost.engine.worker import run_activity
 
+if TYPE_CHECKING:
+    from devhost.engine.client import FunctionInvoker
+
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _BAD_ID = re.compile(r"[/\\?#\x00-\x1f\x7f]")
 MAX_INSTANCE_ID_LENGTH = 256
@@ -156,11 +160,12 @@ class Engine:
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._http: Any = None
+        self._invoker: FunctionInvoker | None = None
         self.management_url: str | None = None
 
     # ---- public API ------------------------------------------------------------------------------
 
-    def start_new(self, orchestrator_name: str, instance_id: str | None = None, input: Any = None) -> str:  # noqa: A002
+    def start_new(self, orchestrator_name: str, instance_id: str | None = None, input: Any = None) -> str:
         """Create an instance (Pending until its first turn); refused if that id is pending or running."""
         self.registry.orchestrator(orchestrator_name)
         instance_id = validate_instance_id(instance_id) if instance_id is not None else uuid.uuid4().hex
@@ -211,6 +216,56 @@ class Engine:
                 self._store.delete_instance(db, instance_id)
             self._hot.pop(instance_id, None)
             return True
+
+    def purge_where(
+        self,
+        *,
+        runtime_status: list[str] | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+    ) -> int:
+        """Delete every finished instance matching the filters; returns how many were deleted."""
+        terminal = {s.value for s in RuntimeStatus if s.is_terminal}
+        wanted = [s for s in (runtime_status or terminal) if s in terminal]
+        with self._lock:
+            rows = self._store.query_instances(
+                statuses=wanted,
+                created_from=format_time(created_from) if created_from else None,
+                created_to=format_time(created_to) if created_to else None,
+            )
+            with self._store.transaction() as db:
+                for row in rows:
+                    self._store.delete_instance(db, row["instance_id"])
+            return len(rows)
+
+    def invoke(self, function_name: str, /, timeout_s: float = 60.0, **arguments: Any) -> Any:
+        """Call one of the app's functions (HTTP, blob, timer... trigger) as the host would.
+
+        A `durable_client_input` parameter receives a client bound to this engine's management API
+        (so `start()` must have been called); the other parameters are the `arguments` given.
+        """
+        return self._function_invoker().invoke(function_name, timeout_s=timeout_s, **arguments)
+
+    def with_client(self, call: Callable[[Any], Awaitable[T]], timeout_s: float = 60.0) -> T:
+        """`call(client)` with the SDK's `DurableOrchestrationClient` bound to this engine (needs `start()`).
+
+        Example: `engine.with_client(lambda c: c.get_status(instance_id))`.
+        """
+        return self._function_invoker().with_client(call, timeout_s)
+
+    def _function_invoker(self) -> FunctionInvoker:
+        from devhost.engine.client import FunctionInvoker  # noqa: PLC0415 - avoids an import cycle
+
+        with self._lock:
+            if self._invoker is None:
+                self._invoker = FunctionInvoker(self)
+            return self._invoker
+
+    def client_binding(self) -> str:
+        """The `durableClient` binding JSON for this engine (its management API must be running)."""
+        from devhost.engine.client import client_binding_json  # noqa: PLC0415 - avoids an import cycle
+
+        return client_binding_json(self)
 
     def get_status(self, instance_id: str) -> InstanceStatus | None:
         """The instance's status, or None if there is no such instance."""
@@ -265,13 +320,23 @@ class Engine:
             )
         return [_status_of(row) for row in rows]
 
-    def run_until_idle(self, timeout_s: float = 60.0) -> None:
-        """Run until nothing is left to do (a virtual clock skips to each due timer on the way)."""
+    def run_until_idle(self, timeout_s: float = 60.0, *, advance_clock: bool = True) -> None:
+        """Run until nothing is left to do (a virtual clock skips to each due timer on the way).
+
+        With `advance_clock=False` a virtual clock stands still: the call returns once only future
+        timers (or waits for external events) remain.
+        """
         deadline = time.monotonic() + timeout_s
         if self._thread is not None:
             self._wait(self._is_idle, deadline, "the engine to become idle")
             return
-        self._drive(lambda: False, deadline, stop_when_idle=True, waiting_for="the engine to become idle")
+        self._drive(
+            lambda: False,
+            deadline,
+            stop_when_idle=True,
+            waiting_for="the engine to become idle",
+            advance_clock=advance_clock,
+        )
 
     def run_until_complete(self, instance_id: str, timeout_s: float = 60.0) -> InstanceStatus:
         """Run until the instance completes, fails or is terminated; returns its final status."""
@@ -318,6 +383,9 @@ class Engine:
         if self._thread is not None:
             self._thread.join(timeout=30)
             self._thread = None
+        if self._invoker is not None:
+            self._invoker.close()
+            self._invoker = None
         if self._http is not None:
             self._http.stop()
             self._http = None
@@ -350,7 +418,15 @@ class Engine:
             with self._lock:
                 self._wake.wait(0.02)
 
-    def _drive(self, done: Callable[[], bool], deadline: float | None, *, stop_when_idle: bool, waiting_for: str) -> None:
+    def _drive(
+        self,
+        done: Callable[[], bool],
+        deadline: float | None,
+        *,
+        stop_when_idle: bool,
+        waiting_for: str,
+        advance_clock: bool = True,
+    ) -> None:
         while not done():
             if deadline is not None and time.monotonic() > deadline:
                 raise EngineTimeoutError(f"timed out waiting for {waiting_for}")
@@ -359,11 +435,13 @@ class Engine:
             with self._lock:
                 if self._stopping and not stop_when_idle:
                     return
+                if self._store.next_ready_instance(self.clock.now().timestamp()) is not None:
+                    continue
                 if self._in_flight > 0 or self._store.activity_count() > 0:
                     self._wake.wait(0.05)
                     continue
                 next_due = self._store.next_due_time()
-                if next_due is not None:
+                if next_due is not None and not (self.clock.is_virtual and not advance_clock):
                     if self.clock.is_virtual:
                         self.clock.advance_to(datetime.fromtimestamp(next_due, UTC))
                     else:
@@ -559,7 +637,10 @@ class Engine:
                             now,
                             Name=row["name"],
                             Input=row["input"],
-                            OrchestrationInstance={"InstanceId": row["instance_id"], "ExecutionId": row["execution_id"]},
+                            OrchestrationInstance={
+                                "InstanceId": row["instance_id"],
+                                "ExecutionId": row["execution_id"],
+                            },
                             ParentInstance=row["parent_instance_id"],
                             Version="",
                         )
@@ -615,7 +696,11 @@ class Engine:
         self.stats.longest_history = max(self.stats.longest_history, len(hot.history))
 
     def _schedule(
-        self, db: Any, row: dict[str, Any], work: ScheduleActivity | ScheduleSubOrchestration | ScheduleTimer, now: datetime
+        self,
+        db: Any,
+        row: dict[str, Any],
+        work: ScheduleActivity | ScheduleSubOrchestration | ScheduleTimer,
+        now: datetime,
     ) -> Event:
         instance_id, execution_id = row["instance_id"], row["execution_id"]
         if isinstance(work, ScheduleActivity):
@@ -655,7 +740,9 @@ class Engine:
             )
             self._store.add_messages(db, [NewMessage(instance_id, "event", failed, execution_id=execution_id)])
             return created
-        self._create_instance(db, child_id, work.name, work.input_json, parent=(instance_id, execution_id, work.task_id))
+        self._create_instance(
+            db, child_id, work.name, work.input_json, parent=(instance_id, execution_id, work.task_id)
+        )
         return created
 
     def _sub_orchestration_problem(self, child_id: str, name: str) -> str | None:
@@ -700,7 +787,7 @@ class Engine:
             failure=failure.model_dump_json() if failure else None,
         )
         self._store.put_instance(db, row)
-        self._notify_parent(db, row, status, output_json, failure, now)
+        self._notify_parent(db, row=row, status=status, output_json=output_json, failure=failure, now=now)
         hot.history.extend(added)
         self.stats.longest_history = max(self.stats.longest_history, len(hot.history))
         self._hot.pop(instance_id, None)
@@ -708,6 +795,7 @@ class Engine:
     def _notify_parent(
         self,
         db: Any,
+        *,
         row: dict[str, Any],
         status: RuntimeStatus,
         output_json: str | None,
@@ -742,9 +830,7 @@ class Engine:
             self._finish(db, hot, [], RuntimeStatus.TERMINATED, now, output_json=json.dumps(reason))
         self._wake.notify_all()
 
-    def _continue_as_new(
-        self, db: Any, hot: _Hot, turn_events: list[Event], result: TurnResult, now: datetime
-    ) -> None:
+    def _continue_as_new(self, db: Any, hot: _Hot, turn_events: list[Event], result: TurnResult, now: datetime) -> None:
         row = hot.row
         instance_id = row["instance_id"]
         old_length = len(hot.history) + len(turn_events) + 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -31,6 +32,9 @@ from devhost.engine.history import Event
 from devhost.engine.models import FailureDetails
 
 OUT_OF_PROC_LABEL = "$OutOfProcData$:"
+
+# The SDK warns when an event arrives before the orchestrator waits for it; buffering it is expected.
+warnings.filterwarnings("ignore", message="Potential duplicate Task completion", category=UserWarning)
 
 
 @dataclass
@@ -101,7 +105,9 @@ def run_turn(
         error = exc
     sdk_seconds = time.perf_counter() - started
 
-    result = TurnResult(actions=flatten(context._action_payload_v2), events_processed=processed, sdk_seconds=sdk_seconds)
+    result = TurnResult(
+        actions=flatten(context._action_payload_v2), events_processed=processed, sdk_seconds=sdk_seconds
+    )
     if context.custom_status is not None:
         result.custom_status_json = json.dumps(context.custom_status)
     if error is not None:
@@ -109,9 +115,7 @@ def run_turn(
         return result
     if context.will_continue_as_new:
         result.continue_as_new = True
-        result.continue_as_new_input = next(
-            (a.input_ for a in context._action_payload_v2 if a.action_type == 4), None
-        )
+        result.continue_as_new_input = next((a.input_ for a in context._action_payload_v2 if a.action_type == 4), None)
         return result
     if executor.orchestrator_returned:
         result.completed = True

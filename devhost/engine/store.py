@@ -311,7 +311,9 @@ class Store:
                 "WHERE lease_until IS NULL OR lease_until < ? ORDER BY id LIMIT ?",
                 (now, limit),
             ).fetchall()
-            items = [ActivityItem(r[0], r[1], r[2], r[3], r[4], r[5], r[6] + 1, f"{owner}:{r[0]}:{r[6] + 1}") for r in rows]
+            items = [
+                ActivityItem(r[0], r[1], r[2], r[3], r[4], r[5], r[6] + 1, f"{owner}:{r[0]}:{r[6] + 1}") for r in rows
+            ]
             db.executemany(
                 "UPDATE activities SET lease_owner = ?, lease_until = ?, attempts = attempts + 1 WHERE id = ?",
                 [(item.lease, now + lease_seconds, item.id) for item in items],

@@ -50,10 +50,7 @@ def run_activity(activity: ActivityFunction, input_json: str | None) -> Activity
     try:
         argument = _decode_input(input_json)
         kwargs = {activity.input_parameter: argument}
-        if activity.is_async:
-            value = asyncio.run(activity.function(**kwargs))
-        else:
-            value = activity.function(**kwargs)
+        value = asyncio.run(activity.function(**kwargs)) if activity.is_async else activity.function(**kwargs)
     except Exception as exc:
         return _failure(activity, exc)
     if hasattr(value, "model_dump"):
