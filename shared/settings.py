@@ -122,6 +122,12 @@ class Settings(BaseSettings):
         None, description="Azure Monitor connection string (enables the Azure Monitor exporter)."
     )
     otel_exporter_otlp_endpoint: str | None = Field(None, description="OTLP endpoint (enables the OTLP exporter).")
+    telemetry_dir: str | None = Field(
+        None,
+        description="Directory for JSON-lines spans, metrics and logs when neither Azure Monitor nor OTLP is set "
+        "(the devhost uses .devhost/telemetry); unset: telemetry is not exported.",
+    )
+    telemetry_metric_interval_seconds: float = Field(15.0, gt=0, le=3600, description="How often metrics are exported.")
 
     @model_validator(mode="after")
     def _check_region(self) -> Settings:
