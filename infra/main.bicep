@@ -29,7 +29,7 @@ param principalId string = ''
 param principalType string = 'User'
 
 @description('Name of the blob-triggered function that Event Grid calls for new training files.')
-param blobTriggerFunctionName string = 'start_run_from_blob'
+param blobTriggerFunctionName string = 'start_run_from_upload'
 
 @description('How long Service Bus remembers message ids to drop re-sent events (ISO 8601). Covers activity retries and re-executions after a host restart.')
 param duplicateDetectionWindow string = 'PT1H'

@@ -143,3 +143,67 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, read once from the environment."""
     return Settings()
+
+
+# Where each field's value comes from in Azure. tests/unit/infra/test_app_settings.py checks this against the
+# Function App's app settings in infra/modules/functionapp.bicep, so a new field fails that test until it is
+# classified here:
+#   "bicep"    infra sets it: add an app setting named FIELD_NAME (upper case) to functionapp.bicep
+#   "default"  the default is right in Azure too (an operator may still override it as an app setting)
+#   "devhost"  meaningful on one machine only (local connection strings, local URLs); Azure never sets it
+AzureSource = Literal["bicep", "default", "devhost"]
+AZURE_SOURCES: dict[str, AzureSource] = {
+    "durable_task_hub": "bicep",
+    "storage_connection_string": "devhost",
+    "storage_account_url": "bicep",
+    "training_container": "bicep",
+    "reports_container": "bicep",
+    "state_container": "bicep",
+    "storage_api_version": "default",
+    "storage_retry_total": "default",
+    "storage_retry_initial_backoff_seconds": "default",
+    "storage_timeout_seconds": "default",
+    "storage_chunk_bytes": "default",
+    "servicebus_connection_string": "devhost",
+    "servicebus_fully_qualified_namespace": "bicep",
+    "events_topic": "bicep",
+    "commands_queue": "bicep",
+    "events_use_sessions": "default",
+    "azure_client_id": "bicep",
+    "foundry_backend": "bicep",
+    "local_foundry_url": "devhost",
+    "azure_subscription_id": "bicep",
+    "azure_resource_group": "bicep",
+    "azure_ai_project_name": "bicep",
+    "azure_location": "bicep",
+    "default_base_model": "default",
+    "default_epochs": "default",
+    "default_learning_rate": "default",
+    "default_batch_size": "default",
+    "default_validation_split": "default",
+    "default_require_approval": "default",
+    "default_max_training_hours": "default",
+    "approval_timeout_hours": "default",
+    "keep_previous": "default",
+    "min_examples": "default",
+    "max_file_bytes": "default",
+    "max_line_bytes": "default",
+    "phi3_tokenizer_path": "default",
+    "price_training_per_1k_tokens": "default",
+    "price_hosting_per_hour": "default",
+    "poll_initial_seconds": "default",
+    "poll_max_seconds": "default",
+    "polls_per_generation": "default",
+    "deployment_timeout_minutes": "default",
+    "smoke_prompts": "default",
+    "smoke_sample_size": "default",
+    "smoke_max_latency_ms": "default",
+    "smoke_min_quality": "default",
+    "smoke_metric": "default",
+    "smoke_max_tokens": "default",
+    "smoke_temperature": "default",
+    "smoke_request_timeout_seconds": "default",
+    "smoke_max_attempts": "default",
+    "applicationinsights_connection_string": "bicep",
+    "otel_exporter_otlp_endpoint": "devhost",
+}
