@@ -206,4 +206,6 @@ AZURE_SOURCES: dict[str, AzureSource] = {
     "smoke_max_attempts": "default",
     "applicationinsights_connection_string": "bicep",
     "otel_exporter_otlp_endpoint": "devhost",
+    "telemetry_dir": "devhost",
+    "telemetry_metric_interval_seconds": "default",
 }
