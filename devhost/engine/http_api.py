@@ -275,7 +275,9 @@ class ManagementServer:
 
     def __init__(self, engine: Engine, port: int = 0) -> None:
         self._server = _Server(engine, port)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="durable-http-api", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="durable-http-api", daemon=True
+        )
 
     @property
     def base_url(self) -> str:
