@@ -79,6 +79,7 @@ def _configure(settings: Settings, file_dir: Path | None) -> TelemetryMode:
             connection_string=settings.applicationinsights_connection_string.get_secret_value(),
             resource=_resource(),
             enable_live_metrics=False,
+            **_entra_credential(settings),
         )
         return TelemetryMode.AZURE_MONITOR
     if settings.otel_exporter_otlp_endpoint:
@@ -91,6 +92,15 @@ def _configure(settings: Settings, file_dir: Path | None) -> TelemetryMode:
         _install(spans, metric_exporter, logs, settings.telemetry_metric_interval_seconds)
         return TelemetryMode.FILE
     return TelemetryMode.NONE
+
+
+def _entra_credential(settings: Settings) -> dict[str, object]:
+    """In Azure, ingestion refuses keys (local auth is off): export with the app's managed identity."""
+    if not settings.azure_client_id:
+        return {}
+    from azure.identity import ManagedIdentityCredential  # noqa: PLC0415 -- Azure only
+
+    return {"credential": ManagedIdentityCredential(client_id=settings.azure_client_id)}
 
 
 def _resource() -> Resource:

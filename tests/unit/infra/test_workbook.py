@@ -4,10 +4,11 @@ time, events published)."""
 
 from __future__ import annotations
 
+import ast
 import json
 from typing import Any
 
-from tests.unit.infra.bicep import INFRA_DIR, function_call, one
+from tests.unit.infra.bicep import INFRA_DIR, REPO_ROOT, function_call, one
 
 WORKBOOK = INFRA_DIR / "workbooks" / "finetune-ops.workbook.json"
 METRICS = {
@@ -19,6 +20,23 @@ METRICS = {
     "finetune.events.published",
     "finetune.smoketest.latency",
 }
+
+
+def _emitted() -> tuple[set[str], set[str]]:
+    """Metric names (create_counter/create_histogram) and `finetune.*` attribute keys of shared/telemetry.py."""
+    tree = ast.parse((REPO_ROOT / "shared" / "telemetry.py").read_text())
+    metrics: set[str] = set()
+    attributes: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr.startswith("create_"):
+            first = node.args[0] if node.args else None
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                metrics.add(first.value)
+        if isinstance(node, ast.Dict):
+            for key in node.keys:
+                if isinstance(key, ast.Constant) and isinstance(key.value, str) and key.value.startswith("finetune."):
+                    attributes.add(key.value)
+    return metrics, attributes
 
 
 def _queries() -> dict[str, str]:
@@ -52,18 +70,19 @@ def test_the_workbook_has_the_five_ops_views() -> None:
     assert '"failed"' in queries["failures-by-stage"]
 
 
-def test_every_metric_the_service_emits_is_shown_and_only_those() -> None:
+def test_the_service_emits_every_metric_the_workbook_needs() -> None:
+    metrics, _ = _emitted()
+    assert metrics >= METRICS
+
+
+def test_every_metric_and_attribute_the_workbook_queries_is_emitted_and_every_metric_is_shown() -> None:
+    metrics, attributes = _emitted()
     text = "\n".join(_queries().values())
-    queried = {token for token in text.replace('"', " ").split() if token.startswith("finetune.") and "." in token[9:]}
-    queried = {name.rstrip(",)") for name in queried}
-    assert queried >= METRICS
-    assert queried <= METRICS | {
-        "finetune.outcome",
-        "finetune.stage",
-        "finetune.validation.code",
-        "finetune.base_model",
-        "finetune.event_type",
-    }
+    queried = {token.rstrip(",)") for token in text.replace('"', " ").split() if token.startswith("finetune.")}
+    assert metrics <= queried, f"metrics not shown by the workbook: {sorted(metrics - queried)}"
+    assert queried <= metrics | attributes, (
+        f"the workbook queries what the service never emits: {sorted(queried - metrics - attributes)}"
+    )
 
 
 def test_recent_runs_come_from_the_run_id_and_stage_span_attributes() -> None:
