@@ -1,0 +1,99 @@
+"""The components of `Devhost`, in start order: adding a piece to the devhost is one line in `COMPONENTS`.
+
+Each component takes the `Devhost`, starts its piece, records what later components need on it and
+registers its own stop with `home.on_stop`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from pydantic import SecretStr
+
+from devhost.azurite import start_azurite
+from devhost.functions_host import FunctionsHost, FunctionsHttpServer
+from devhost.orphans import ChildRegistry
+from shared import names
+from shared.storage import AzureBlobStore
+
+if TYPE_CHECKING:
+    from devhost.home import Devhost
+
+log = logging.getLogger(__name__)
+
+# Binding `connection` names the app's triggers use: the host reads them, the devhost points them locally.
+STORAGE_CONNECTION_SETTINGS = ("STORAGE_CONNECTION_STRING", "AzureWebJobsStorage")
+CONTAINERS = (names.TRAINING_CONTAINER, names.REPORTS_CONTAINER, names.STATE_CONTAINER)
+
+
+def children(home: Devhost) -> None:
+    """End server processes a killed devhost left behind on this data directory."""
+    ChildRegistry(home.data_dir).end_orphans()
+
+
+def storage(home: Devhost) -> None:
+    """Azurite with its data under the data directory; the three containers; the app's storage settings."""
+    server = start_azurite(home.data_dir / "azurite")
+    registry = ChildRegistry(home.data_dir)
+    registry.add("azurite", server.process.pid)
+
+    def stop_azurite() -> None:
+        server.stop()
+        registry.remove(server.process.pid)
+
+    home.on_stop(stop_azurite)
+    connection_string = SecretStr(server.connection_string)
+    for setting in STORAGE_CONNECTION_SETTINGS:
+        home.export_setting(setting, connection_string)
+    home.secrets["storage"] = connection_string
+    home.addresses["storage_blob_endpoint"] = server.blob_endpoint
+    store = AzureBlobStore(connection_string=connection_string)
+    home.on_stop(store.close)
+    for container in CONTAINERS:
+        store.ensure_container(container)
+    home.store = store
+
+
+def app(home: Devhost) -> None:
+    """Import the Functions app, now that its settings are in the environment."""
+    home.export_setting("FOUNDRY_BACKEND", "local")
+    home.app = home.load_app()
+
+
+def functions(home: Devhost) -> None:
+    """The app's non-durable functions and their HTTP server on 127.0.0.1."""
+    host = FunctionsHost(home.app, home.client_binding)
+    home.on_stop(host.close)
+    server = FunctionsHttpServer(host, port=home.options.http_port)
+    server.start()
+    home.on_stop(server.stop)
+    home.functions, home.http_server = host, server
+    home.addresses["http"] = server.url
+
+
+def timers(home: Devhost) -> None:
+    """The app's timer triggers on their NCRONTAB schedules (status kept in the data directory)."""
+    if not home.options.timers or home.functions is None:
+        return
+    scheduler = home.functions.timer_scheduler(home.data_dir / "timers.json")
+    scheduler.start()
+    home.on_stop(scheduler.stop)
+    home.timers = scheduler
+
+
+def connections_file(home: Devhost) -> None:
+    """`<data_dir>/connections.json`, last: it announces a devhost that is ready."""
+    if home.options.write_connections_file:
+        home.write_connections()
+
+
+COMPONENTS: tuple[Callable[[Devhost], None], ...] = (
+    children,
+    storage,
+    app,
+    functions,
+    timers,
+    connections_file,
+)
