@@ -11,7 +11,11 @@ import argparse
 import importlib
 from collections.abc import Callable, Sequence
 
-COMMAND_MODULES: tuple[str, ...] = ("devhost.commands.broker", "devhost.commands.validate")
+COMMAND_MODULES: tuple[str, ...] = (
+    "devhost.commands.broker",
+    "devhost.commands.up",
+    "devhost.commands.validate",
+)
 
 Handler = Callable[[argparse.Namespace], int]
 

@@ -6,6 +6,7 @@ registers its own stop with `home.on_stop`.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 from pydantic import SecretStr
 
 from devhost.azurite import start_azurite
+from devhost.blob_poller import BlobPoller
 from devhost.functions_host import FunctionsHost, FunctionsHttpServer
 from devhost.orphans import ChildRegistry
 from shared import names
@@ -73,6 +75,24 @@ def functions(home: Devhost) -> None:
     home.addresses["http"] = server.url
 
 
+def blob_triggers(home: Devhost) -> None:
+    """A poller per container that blob triggers watch (Event Grid's stand-in), once per (name, ETag)."""
+    functions, store = home.functions, home.store
+    if functions is None or store is None:
+        return
+    for container in functions.blob_containers():
+        poller = BlobPoller(
+            store,
+            container,
+            home.data_dir / f"blob-receipts-{container}.sqlite",
+            functools.partial(functions.on_blob, store),
+            home.options.poll_interval_s,
+        )
+        poller.start()
+        home.on_stop(poller.close)
+        home.pollers.append(poller)
+
+
 def timers(home: Devhost) -> None:
     """The app's timer triggers on their NCRONTAB schedules (status kept in the data directory)."""
     if not home.options.timers or home.functions is None:
@@ -94,6 +114,7 @@ COMPONENTS: tuple[Callable[[Devhost], None], ...] = (
     storage,
     app,
     functions,
+    blob_triggers,
     timers,
     connections_file,
 )

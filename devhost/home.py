@@ -22,6 +22,7 @@ from typing import IO, Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from devhost import components
+from devhost.blob_poller import BlobPoller
 from devhost.connections import DEFAULT_DATA_DIR, DevhostConnections, connections_path, write_connections
 from devhost.functions_host import DEFAULT_HTTP_PORT, FunctionsHost, FunctionsHttpServer
 from devhost.functions_host.timers import TimerScheduler
@@ -62,6 +63,7 @@ class Devhost:
         self.functions: FunctionsHost | None = None
         self.http_server: FunctionsHttpServer | None = None
         self.timers: TimerScheduler | None = None
+        self.pollers: list[BlobPoller] = []
         self.client_binding: Callable[[], str] | None = None
         self.engine: Any = None
         self._stack = ExitStack()

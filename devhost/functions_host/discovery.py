@@ -54,6 +54,14 @@ class BlobBinding(BaseModel):
         """The container the trigger watches."""
         return self.path.split("/", 1)[0]
 
+    def matches(self, blob_name: str) -> bool:
+        """Whether a blob of the container fits the path pattern (`{name}` parts match any text)."""
+        pattern = self.path.split("/", 1)[1]
+        regex = "".join(
+            ".+" if part.startswith("{") else re.escape(part) for part in re.split(r"(\{[^}]*\})", pattern) if part
+        )
+        return re.fullmatch(regex, blob_name, flags=re.DOTALL) is not None
+
 
 class ServiceBusBinding(BaseModel):
     """A Service Bus trigger on a queue, or on a topic subscription; `%SETTING%` names already resolved."""

@@ -70,11 +70,29 @@ class FunctionsHost:
                 return trigger
         raise KeyError(f"no function {name!r}; the app has {', '.join(t.name for t in self.triggers) or 'none'}")
 
-    def blob_triggers(self, container: str) -> list[FunctionTrigger]:
-        """The blob-triggered functions watching a container."""
+    def blob_triggers(self, container: str, blob_name: str | None = None) -> list[FunctionTrigger]:
+        """The blob-triggered functions watching a container (and whose path pattern fits `blob_name`)."""
         return [
-            t for t in self.of_kind("blob") if isinstance(t.binding, BlobBinding) and t.binding.container == container
+            t
+            for t in self.of_kind("blob")
+            if isinstance(t.binding, BlobBinding)
+            and t.binding.container == container
+            and (blob_name is None or t.binding.matches(blob_name))
         ]
+
+    def blob_containers(self) -> list[str]:
+        """Every container some blob trigger watches, in registration order."""
+        found: list[str] = []
+        for trigger in self.of_kind("blob"):
+            assert isinstance(trigger.binding, BlobBinding)
+            if trigger.binding.container not in found:
+                found.append(trigger.binding.container)
+        return found
+
+    def on_blob(self, store: BlobStore, info: BlobInfo) -> None:
+        """Invoke every blob trigger that this blob fits (what Event Grid's `BlobCreated` leads to)."""
+        for trigger in self.blob_triggers(info.container, info.name):
+            self.invoke_blob(trigger, store, info)
 
     def servicebus_triggers(self, entity: str) -> list[FunctionTrigger]:
         """The Service Bus functions on a queue name, or a `topic/subscription` pair."""

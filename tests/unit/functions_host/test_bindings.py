@@ -191,3 +191,18 @@ def test_timer_trigger_gets_a_timer_request_and_records_its_status(host: Functio
     recorded = json.loads(status_path.read_text())
     assert recorded["every_second"]["last"] == "2026-01-01T12:00:00Z"
     assert recorded["every_second"]["next"] == "2026-01-01T12:00:01Z"
+
+
+@pytest.mark.parametrize(
+    ("path", "name", "fits"),
+    [
+        ("training-data/{name}", "a.jsonl", True),
+        ("training-data/{name}", "team/a.jsonl", True),
+        ("training-data/{name}.jsonl", "team/a.jsonl", True),
+        ("training-data/{name}.jsonl", "team/a.csv", False),
+        ("training-data/incoming/{name}", "incoming/a.jsonl", True),
+        ("training-data/incoming/{name}", "other/a.jsonl", False),
+    ],
+)
+def test_blob_path_pattern_selects_the_blobs_a_trigger_gets(path: str, name: str, fits: bool) -> None:
+    assert BlobBinding(path=path).matches(name) is fits
