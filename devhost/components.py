@@ -17,6 +17,7 @@ from devhost.azurite import start_azurite
 from devhost.blob_poller import BlobPoller
 from devhost.functions_host import FunctionsHost, FunctionsHttpServer
 from devhost.orphans import ChildRegistry
+from devhost.servicebus_broker import Broker
 from shared import names
 from shared.storage import AzureBlobStore
 
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 # Binding `connection` names the app's triggers use: the host reads them, the devhost points them locally.
 STORAGE_CONNECTION_SETTINGS = ("STORAGE_CONNECTION_STRING", "AzureWebJobsStorage")
+SERVICEBUS_CONNECTION_SETTINGS = ("SERVICEBUS_CONNECTION_STRING", "ServiceBusConnection")
 CONTAINERS = (names.TRAINING_CONTAINER, names.REPORTS_CONTAINER, names.STATE_CONTAINER)
 
 
@@ -56,6 +58,18 @@ def storage(home: Devhost) -> None:
     for container in CONTAINERS:
         store.ensure_container(container)
     home.store = store
+
+
+def servicebus(home: Devhost) -> None:
+    """The Service Bus broker (messages kept under the data directory); the app's Service Bus settings."""
+    broker = Broker(port=0, data_dir=home.data_dir / "servicebus")
+    broker.start()
+    home.on_stop(broker.stop)
+    home.broker = broker
+    for setting in SERVICEBUS_CONNECTION_SETTINGS:
+        home.export_setting(setting, broker.connection_string)
+    home.secrets["servicebus"] = broker.connection_string
+    home.addresses["servicebus_endpoint"] = f"sb://{broker.host}:{broker.port}"
 
 
 def app(home: Devhost) -> None:
@@ -112,6 +126,7 @@ def connections_file(home: Devhost) -> None:
 COMPONENTS: tuple[Callable[[Devhost], None], ...] = (
     children,
     storage,
+    servicebus,
     app,
     functions,
     blob_triggers,

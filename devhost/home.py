@@ -26,6 +26,7 @@ from devhost.blob_poller import BlobPoller
 from devhost.connections import DEFAULT_DATA_DIR, DevhostConnections, connections_path, write_connections
 from devhost.functions_host import DEFAULT_HTTP_PORT, FunctionsHost, FunctionsHttpServer
 from devhost.functions_host.timers import TimerScheduler
+from devhost.servicebus_broker import Broker
 from shared.errors import ConfigurationError
 from shared.settings import get_settings
 from shared.storage import AzureBlobStore
@@ -66,6 +67,7 @@ class Devhost:
         self.pollers: list[BlobPoller] = []
         self.client_binding: Callable[[], str] | None = None
         self.engine: Any = None
+        self.broker: Broker | None = None
         self._stack = ExitStack()
         self._started = False
 
@@ -79,6 +81,8 @@ class Devhost:
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             self._stack.enter_context(_exclusive_lock(self.data_dir / LOCK_FILE_NAME))
+            # A devhost killed with -9 leaves its file behind: readers must not find those dead addresses.
+            connections_path(self.data_dir).unlink(missing_ok=True)
             for component in components.COMPONENTS:
                 log.debug("starting %s", component.__name__)
                 component(self)

@@ -1,0 +1,33 @@
+"""A Functions app for testing `python -m devhost up` in a subprocess: observable effects only.
+
+Its blob trigger records each invocation as a blob `seen/<blob name>/<invocation>` in `finetune-reports`,
+through the storage connection string that `up` exports before importing the app.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from shared.storage import AzureBlobStore
+
+app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
+
+
+@app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def health(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse(json.dumps({"status": "ok", "pid": os.getpid()}), mimetype="application/json")
+
+
+@app.blob_trigger(arg_name="blob", path="training-data/{name}", connection="AzureWebJobsStorage", source="EventGrid")
+def on_upload(blob: func.InputStream) -> None:
+    store = AzureBlobStore(connection_string=os.environ["STORAGE_CONNECTION_STRING"])
+    try:
+        _, _, name = (blob.name or "").partition("/")
+        store.upload("finetune-reports", f"seen/{name}/{uuid.uuid4().hex}", blob.read())
+    finally:
+        store.close()
