@@ -15,10 +15,13 @@ from pydantic import SecretStr
 
 from devhost.azurite import start_azurite
 from devhost.blob_poller import BlobPoller
+from devhost.engine import Engine, RealClock
+from devhost.engine.client import client_binding_json
 from devhost.functions_host import FunctionsHost, FunctionsHttpServer
 from devhost.orphans import ChildRegistry
 from devhost.servicebus_broker import Broker
 from shared import names
+from shared.settings import get_settings
 from shared.storage import AzureBlobStore
 
 if TYPE_CHECKING:
@@ -78,11 +81,28 @@ def app(home: Devhost) -> None:
     home.app = home.load_app()
 
 
+def engine(home: Devhost) -> None:
+    """The durable engine on the real clock (SQLite under the data directory) and its management API."""
+    durable = Engine(
+        home.app,
+        home.data_dir / "engine.sqlite",
+        RealClock(),
+        task_hub=get_settings().durable_task_hub,
+    )
+    home.on_stop(durable.stop)
+    durable.start()
+    home.engine = durable
+    home.client_binding = functools.partial(client_binding_json, durable)
+    if durable.management_url is not None:
+        home.addresses["management"] = durable.management_url
+
+
 def functions(home: Devhost) -> None:
     """The app's non-durable functions and their HTTP server on 127.0.0.1."""
     host = FunctionsHost(home.app, home.client_binding)
     home.on_stop(host.close)
-    server = FunctionsHttpServer(host, port=home.options.http_port)
+    management_url = None if home.engine is None else home.engine.management_url
+    server = FunctionsHttpServer(host, port=home.options.http_port, management_url=management_url)
     server.start()
     home.on_stop(server.stop)
     home.functions, home.http_server = host, server
@@ -128,6 +148,7 @@ COMPONENTS: tuple[Callable[[Devhost], None], ...] = (
     storage,
     servicebus,
     app,
+    engine,
     functions,
     blob_triggers,
     timers,

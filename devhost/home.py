@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from devhost import components
 from devhost.blob_poller import BlobPoller
 from devhost.connections import DEFAULT_DATA_DIR, DevhostConnections, connections_path, write_connections
+from devhost.engine import Engine
 from devhost.functions_host import DEFAULT_HTTP_PORT, FunctionsHost, FunctionsHttpServer
 from devhost.functions_host.timers import TimerScheduler
 from devhost.servicebus_broker import Broker
@@ -66,7 +67,7 @@ class Devhost:
         self.timers: TimerScheduler | None = None
         self.pollers: list[BlobPoller] = []
         self.client_binding: Callable[[], str] | None = None
-        self.engine: Any = None
+        self.engine: Engine | None = None
         self.broker: Broker | None = None
         self._stack = ExitStack()
         self._started = False

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from devhost.functions_host.host import FunctionsHost, json_reply
 from devhost.functions_host.http_binding import HttpReply
+from devhost.functions_host.webhooks_proxy import WEBHOOKS_PREFIX, DurableWebhooksProxy
 from shared.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,10 @@ class _Handler(BaseHTTPRequestHandler):
         host_header = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
         url = f"http://{host_header}{self.path}"
         headers = dict(self.headers.items())
+        proxy = self.server.webhooks
+        if proxy is not None and parts.path.startswith(WEBHOOKS_PREFIX):
+            self._send(proxy.forward(self.command, self.path, headers, body))
+            return
         reply = self.server.functions.handle_http(
             self.command, url, path=parts.path, query=parts.query, headers=headers, body=body
         )
@@ -103,26 +108,39 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], functions: FunctionsHost) -> None:
+    def __init__(
+        self, address: tuple[str, int], functions: FunctionsHost, webhooks: DurableWebhooksProxy | None
+    ) -> None:
         self.functions = functions
+        self.webhooks = webhooks
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, _Handler)
 
 
 class FunctionsHttpServer:
-    """Serves a `FunctionsHost`'s HTTP functions on 127.0.0.1 in a background thread."""
+    """Serves a `FunctionsHost`'s HTTP functions on 127.0.0.1 in a background thread.
 
-    def __init__(self, functions: FunctionsHost, port: int = DEFAULT_HTTP_PORT, bind: str = "127.0.0.1") -> None:
+    With `management_url` (the engine's), the Durable HTTP API is reachable on this origin too, as in Azure.
+    """
+
+    def __init__(
+        self,
+        functions: FunctionsHost,
+        port: int = DEFAULT_HTTP_PORT,
+        bind: str = "127.0.0.1",
+        management_url: str | None = None,
+    ) -> None:
         self._address = (check_loopback(bind), port)
         self._functions = functions
+        self._webhooks = None if management_url is None else DurableWebhooksProxy(management_url)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
         """Bind and serve; a port in use raises `ConfigurationError` naming it."""
         try:
-            self._server = _Server(self._address, self._functions)
+            self._server = _Server(self._address, self._functions, self._webhooks)
         except OSError as error:
             raise ConfigurationError(
                 f"cannot serve HTTP on {self._address[0]}:{self._address[1]}: {error.strerror}"
@@ -150,6 +168,8 @@ class FunctionsHttpServer:
             self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        if self._webhooks is not None:
+            self._webhooks.close()
         self._server = self._thread = None
 
 

@@ -1,19 +1,18 @@
 """Calling a function's user code the way the Python worker does.
 
-Async functions run on one long-lived event loop in its own thread, as in the worker: the Durable SDK's
-client keeps a process-wide `aiohttp` session bound to the loop that created it, so a fresh loop per call
-(`asyncio.run`) would break every call after the first. Sync functions run in the calling thread.
+Async functions run on the process's one worker loop (`devhost.worker_loop`), as in the worker: the Durable
+SDK's client keeps a process-wide `aiohttp` session bound to the loop that created it. Sync functions run
+in the calling thread.
 """
 
 from __future__ import annotations
 
-import asyncio
 import inspect
-import threading
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from devhost.functions_host.discovery import FunctionTrigger
+from devhost.worker_loop import run_on_worker_loop
 
 ClientBindingFactory = Callable[[], str]
 """Returns the durable client binding JSON (task hub, management URLs pointing at the engine)."""
@@ -28,18 +27,6 @@ class FunctionInvoker:
 
     def __init__(self, client_binding: ClientBindingFactory | None = None) -> None:
         self._client_binding = client_binding
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def _event_loop(self) -> asyncio.AbstractEventLoop:
-        with self._lock:
-            if self._loop is None:
-                loop = asyncio.new_event_loop()
-                thread = threading.Thread(target=loop.run_forever, name="functions-host-loop", daemon=True)
-                thread.start()
-                self._loop, self._thread = loop, thread
-            return self._loop
 
     def invoke(self, trigger: FunctionTrigger, trigger_value: Any, timeout_s: float | None = None) -> Any:
         """Call the function with its trigger value; returns what it returns, raises what it raises."""
@@ -54,24 +41,7 @@ class FunctionInvoker:
         if not inspect.iscoroutinefunction(function):
             return function(**kwargs)
         coroutine: Coroutine[Any, Any, Any] = function(**kwargs)
-        future = asyncio.run_coroutine_threadsafe(coroutine, self._event_loop())
-        return future.result(timeout_s)
+        return run_on_worker_loop(coroutine, timeout_s)
 
     def close(self) -> None:
-        """Stop the event loop thread (pending calls are cancelled)."""
-        with self._lock:
-            loop, thread = self._loop, self._thread
-            self._loop = self._thread = None
-        if loop is None or thread is None:
-            return
-
-        async def _shutdown() -> None:
-            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-        asyncio.run_coroutine_threadsafe(_shutdown(), loop).result(timeout=10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        loop.close()
+        """Nothing to release: the worker loop lives as long as the process."""

@@ -1,7 +1,8 @@
 """A Functions app for testing `python -m devhost up` in a subprocess: observable effects only.
 
 Its blob trigger records each invocation as a blob `seen/<blob name>/<invocation>` in `finetune-reports`,
-through the storage connection string that `up` exports before importing the app.
+through the storage connection string that `up` exports before importing the app. An HTTP route starts
+an orchestration through the durable client and answers with the host's check-status links.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from collections.abc import Generator
+from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -31,3 +34,22 @@ def on_upload(blob: func.InputStream) -> None:
         store.upload("finetune-reports", f"seen/{name}/{uuid.uuid4().hex}", blob.read())
     finally:
         store.close()
+
+
+@app.route(route="orchestrations/{name}", methods=["POST"])
+@app.durable_client_input(client_name="client")
+async def start_orchestration(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    instance_id = await client.start_new(req.route_params["name"], None, req.get_json())
+    return client.create_check_status_response(req, instance_id)
+
+
+@app.orchestration_trigger(context_name="context")
+def greet(context: df.DurableOrchestrationContext) -> Generator[Any, Any, str]:
+    name = context.get_input()
+    greeting: str = yield context.call_activity("say_hello", name)
+    return greeting
+
+
+@app.activity_trigger(input_name="name")
+def say_hello(name: str) -> str:
+    return f"hello {name}"

@@ -98,6 +98,17 @@ def test_up_serves_http_fires_blob_triggers_refuses_a_twin_and_stops_cleanly_on_
         assert response.status_code == 200
         assert response.json()["pid"] == up.process.pid
 
+        started = httpx.post(f"{connections.http}/api/orchestrations/greet", json="world", timeout=30)
+        assert started.status_code == 202
+        assert started.headers["location"].startswith(f"{connections.http}/runtime/webhooks/durabletask/instances/")
+        assert (data_dir / "engine.sqlite").exists()
+
+        def finished() -> dict[str, object] | None:
+            status = httpx.get(started.headers["location"], timeout=30).json()
+            return status if status["runtimeStatus"] in {"Completed", "Failed"} else None
+
+        assert eventually(finished, "the orchestration")["output"] == "hello world"
+
         twin = Up(data_dir)
         assert twin.process.wait(timeout=120) == 1
         assert "already running" in twin.output()
