@@ -115,16 +115,21 @@ def start_azurite(
     *,
     in_memory: bool = False,
     skip_api_version_check: bool = True,
+    blob_port: int = 0,
     ready_timeout_s: float = 60.0,
 ) -> AzuriteServer:
-    """Start Azurite's blob service on 127.0.0.1 on a free port and return once it accepts requests.
+    """Start Azurite's blob service on 127.0.0.1 and return once it accepts requests.
+
+    `blob_port` 0 (the default) lets the OS pick a free port; the chosen one is read from Azurite's output.
 
     Data lives under `data_dir` unless `in_memory`; Azurite's own output goes to `data_dir/azurite.log`.
     """
     check_azurite_installed()
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / LOG_FILE_NAME
-    command = azurite_command(data_dir, in_memory=in_memory, skip_api_version_check=skip_api_version_check)
+    command = azurite_command(
+        data_dir, in_memory=in_memory, skip_api_version_check=skip_api_version_check, blob_port=blob_port
+    )
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

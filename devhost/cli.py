@@ -12,6 +12,7 @@ import importlib
 from collections.abc import Callable, Sequence
 
 COMMAND_MODULES: tuple[str, ...] = (
+    "devhost.commands.azurite",
     "devhost.commands.broker",
     "devhost.commands.up",
     "devhost.commands.validate",

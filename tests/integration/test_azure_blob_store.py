@@ -12,7 +12,8 @@ from azure.storage.blob import AccountSasPermissions, BlobServiceClient, Resourc
 
 from devhost.azurite import ACCOUNT_KEY, ACCOUNT_NAME, AzuriteServer, start_azurite
 from shared.errors import ETagConflictError, PermanentError, TransientError
-from shared.storage import DEFAULT_API_VERSION, AzureBlobStore
+from shared.settings import Settings
+from shared.storage import DEFAULT_API_VERSION, AzureBlobStore, blob_store_from_settings
 from tests.fixtures.azurite import TEST_CHUNK_BYTES
 
 pytestmark = pytest.mark.integration
@@ -117,3 +118,12 @@ def test_the_pinned_api_version_needs_no_skip_flag_where_the_sdk_default_is_refu
         unpinned = AzureBlobStore(connection_string=strict.connection_string, api_version="2026-10-06", retry_total=0)
         with pytest.raises(PermanentError, match="HTTP 400"):
             unpinned.get_info("pinned", "x")
+
+
+def test_the_settings_fixture_gives_each_test_its_own_service_containers(azurite_settings: Settings) -> None:
+    store = blob_store_from_settings(azurite_settings)
+    store.upload(azurite_settings.training_container, "a.jsonl", b"{}\n")
+    assert [b.name for b in store.list_blobs(azurite_settings.training_container)] == ["a.jsonl"]
+    assert list(store.list_blobs(azurite_settings.reports_container)) == []
+    assert list(store.list_blobs(azurite_settings.state_container)) == []
+    assert azurite_settings.training_container != "training-data"
