@@ -1,8 +1,9 @@
 """Calling a function's user code the way the Python worker does.
 
-Async functions run on the process's one worker loop (`devhost.worker_loop`), as in the worker: the Durable
-SDK's client keeps a process-wide `aiohttp` session bound to the loop that created it. Sync functions run
-in the calling thread.
+Async functions run on the devhost's one long-lived event loop (`devhost.client_loop`), as in the worker:
+the Durable SDK's client keeps a process-wide `aiohttp` session bound to the loop that created it, so a
+fresh loop per call (`asyncio.run`) would break every call after the first. Sync functions run in the
+calling thread.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import inspect
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from devhost.client_loop import run_on_client_loop
 from devhost.functions_host.discovery import FunctionTrigger
-from devhost.worker_loop import run_on_worker_loop
 
 ClientBindingFactory = Callable[[], str]
 """Returns the durable client binding JSON (task hub, management URLs pointing at the engine)."""
@@ -23,7 +24,11 @@ class NoDurableClientError(RuntimeError):
 
 
 class FunctionInvoker:
-    """Invokes user functions with their trigger value and, when declared, the durable client binding."""
+    """Invokes user functions with their trigger value and, when declared, the durable client binding.
+
+    Async functions run on the devhost's one client loop (`devhost.client_loop`), as the worker runs
+    them on its one loop: the Durable SDK's HTTP session is bound to it.
+    """
 
     def __init__(self, client_binding: ClientBindingFactory | None = None) -> None:
         self._client_binding = client_binding
@@ -41,7 +46,7 @@ class FunctionInvoker:
         if not inspect.iscoroutinefunction(function):
             return function(**kwargs)
         coroutine: Coroutine[Any, Any, Any] = function(**kwargs)
-        return run_on_worker_loop(coroutine, timeout_s)
+        return run_on_client_loop(coroutine, timeout_s)
 
     def close(self) -> None:
-        """Nothing to release: the worker loop lives as long as the process."""
+        """Nothing to release: the client loop lives as long as the process."""
