@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from shared.chat_client import ChatEndpointClient, ChatMessage, HttpxChatClient, RetryPolicy, redact
 from shared.textscore import ScoreMetric, score
@@ -36,6 +36,7 @@ __all__ = [
     "SmokeThresholds",
     "build_probes",
     "held_out_example",
+    "held_out_examples_from_jsonl",
     "run_smoke_test",
     "smoke_client_from_settings",
     "smoke_thresholds_from_settings",
@@ -139,6 +140,30 @@ def held_out_example(messages: Sequence[ChatMessage]) -> HeldOutExample:
         if messages[index].role == "assistant":
             return HeldOutExample(messages=list(messages[:index]), reference=messages[index].content)
     raise ValueError("a held-out example needs an assistant message after at least one other message")
+
+
+def held_out_examples_from_jsonl(text: str, *, source: str = "validation file") -> list[HeldOutExample]:
+    """The held-out examples of a chat JSONL file (one `{"messages": [...]}` per line; blank lines skipped).
+
+    A line that is not a chat example ending in an assistant turn is a `ValueError` naming the line.
+    """
+    examples: list[HeldOutExample] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = _ChatRecord.model_validate_json(line)
+            examples.append(held_out_example(record.messages))
+        except (ValidationError, ValueError) as error:
+            reason = error.errors()[0]["msg"] if isinstance(error, ValidationError) else str(error)
+            raise ValueError(f"{source} line {number}: {reason}") from None
+    return examples
+
+
+class _ChatRecord(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    messages: list[ChatMessage] = Field(min_length=1)
 
 
 def build_probes(

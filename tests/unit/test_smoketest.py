@@ -15,6 +15,7 @@ from shared.smoketest import (
     SmokeThresholds,
     build_probes,
     held_out_example,
+    held_out_examples_from_jsonl,
     run_smoke_test,
     smoke_thresholds_from_settings,
 )
@@ -157,3 +158,29 @@ def test_a_bad_expected_pattern_is_refused_where_it_is_configured(monkeypatch: p
     settings = Settings()
     assert [p.prompt for p in settings.smoke_prompts] == ["Hello", "Wi-Fi?"]
     assert smoke_thresholds_from_settings(settings).min_quality == 0.3
+
+
+def test_held_out_examples_are_read_from_a_chat_jsonl_file() -> None:
+    text = (
+        '{"messages": [{"role": "system", "content": "Xbox agent"}, {"role": "user", "content": "Wi-Fi?"}, '
+        '{"role": "assistant", "content": "Open network settings."}]}\n'
+        "\n"
+        '{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!", "weight": 1}]}\n'
+    )
+    examples = held_out_examples_from_jsonl(text)
+    assert [e.reference for e in examples] == ["Open network settings.", "Hello!"]
+    assert [m.role for m in examples[0].messages] == ["system", "user"]
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("not json", "line 2: Invalid JSON"),
+        ('{"messages": [{"role": "user", "content": "Hi"}]}', "line 2: a held-out example needs an assistant"),
+        ('{"messages": [{"role": "robot", "content": "Hi"}]}', "line 2: Input should be"),
+    ],
+)
+def test_a_bad_held_out_line_is_named(line: str, reason: str) -> None:
+    good = '{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]}'
+    with pytest.raises(ValueError, match=reason):
+        held_out_examples_from_jsonl(f"{good}\n{line}\n", source="validation.jsonl")
