@@ -9,6 +9,7 @@ foreach ($name in 'AZURE_RESOURCE_GROUP', 'AZURE_FUNCTION_APP_NAME', 'FUNCTION_A
 }
 
 $attempts = if ($env:BLOBS_KEY_ATTEMPTS) { [int]$env:BLOBS_KEY_ATTEMPTS } else { 30 }
+$waitSeconds = if ($env:BLOBS_KEY_WAIT_SECONDS) { [int]$env:BLOBS_KEY_WAIT_SECONDS } else { 10 }
 $key = ''
 for ($i = 1; -not $key; $i++) {
     if ($i -gt $attempts) {
@@ -21,7 +22,7 @@ for ($i = 1; -not $key; $i++) {
         --query 'systemKeys.blobs_extension' --output tsv 2>$null
     if (-not $key) {
         Write-Host "postdeploy: waiting for the host of $env:AZURE_FUNCTION_APP_NAME to create its blobs_extension key ($i/$attempts)"
-        Start-Sleep -Seconds 10
+        Start-Sleep -Seconds $waitSeconds
     }
 }
 

@@ -17,6 +17,7 @@ for name in AZURE_RESOURCE_GROUP AZURE_FUNCTION_APP_NAME FUNCTION_APP_URL BLOB_T
 done
 
 attempts="${BLOBS_KEY_ATTEMPTS:-30}"
+wait_seconds="${BLOBS_KEY_WAIT_SECONDS:-10}"
 key=""
 i=0
 while [ -z "$key" ]; do
@@ -33,7 +34,7 @@ while [ -z "$key" ]; do
     --query "systemKeys.blobs_extension" --output tsv 2>/dev/null || true)
   if [ -z "$key" ]; then
     echo "postdeploy: waiting for the host of $AZURE_FUNCTION_APP_NAME to create its blobs_extension key ($i/$attempts)"
-    sleep 10
+    sleep "$wait_seconds"
   fi
 done
 
