@@ -55,6 +55,7 @@ T = TypeVar("T")
 
 _BAD_ID = re.compile(r"[/\\?#\x00-\x1f\x7f]")
 MAX_INSTANCE_ID_LENGTH = 256
+STOP_GRACE_SECONDS = 5.0
 _ACTIVE = (RuntimeStatus.PENDING.value, RuntimeStatus.RUNNING.value)
 
 
@@ -159,6 +160,7 @@ class Engine:
         self._hot: dict[str, _Hot] = {}
         self._thread: threading.Thread | None = None
         self._stopping = False
+        self._closed = False
         self._http: Any = None
         self._invoker: FunctionInvoker | None = None
         self.management_url: str | None = None
@@ -389,8 +391,13 @@ class Engine:
         if self._http is not None:
             self._http.stop()
             self._http = None
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        give_up = time.monotonic() + STOP_GRACE_SECONDS
         with self._lock:
+            # Activities still running after the grace period keep their work items: they run again next start.
+            while self._in_flight > 0 and time.monotonic() < give_up:
+                self._wake.wait(0.05)
+            self._closed = True
             self._store.close()
 
     def __enter__(self) -> Engine:
@@ -503,22 +510,15 @@ class Engine:
                     )
             message = NewMessage(item.instance_id, "event", body, execution_id=item.execution_id)
             with self._lock:
-                if not self._stopping or self._store_open():
+                if not self._closed:
                     self._store.finish_activity(item, message)
-                self.stats.activities_run += 1
+                    self.stats.activities_run += 1
         except Exception:
             log.exception("activity %s of instance %s could not be recorded", item.name, item.instance_id)
         finally:
             with self._lock:
                 self._in_flight -= 1
                 self._wake.notify_all()
-
-    def _store_open(self) -> bool:
-        try:
-            self._store.activity_count()
-        except Exception:
-            return False
-        return True
 
     # ---- turns -------------------------------------------------------------------------------------
 

@@ -305,6 +305,11 @@ class Store:
         """Lease up to `limit` activities that nobody holds (or whose lease ran out)."""
         if limit <= 0:
             return []
+        claimable = self._db.execute(
+            "SELECT 1 FROM activities WHERE lease_until IS NULL OR lease_until < ? LIMIT 1", (now,)
+        ).fetchone()
+        if claimable is None:
+            return []
         with self.transaction() as db:
             rows = db.execute(
                 "SELECT id, instance_id, execution_id, task_id, name, input, attempts FROM activities "

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from azure.durable_functions.models.OrchestrationRuntimeStatus import OrchestrationRuntimeStatus
 
-from devhost.engine import Engine, RuntimeStatus
+from devhost.engine import Engine, EngineError, RuntimeStatus
 from tests.fixtures.engine import EngineFactory
 from tests.fixtures.engine_app import app
 
@@ -135,3 +135,18 @@ def test_http_triggered_starter_runs_unchanged_through_invoke(engine: Engine) ->
     instance_id = json.loads(payload)["id"]
     assert "statusQueryGetUri" in payload
     assert engine.run_until_complete(instance_id).output == 6
+
+
+def test_blob_triggered_starter_runs_unchanged_through_invoke(engine: Engine) -> None:
+    blob = func.blob.InputStream(
+        name="uploads/data.jsonl", data=b"abc", length=3, uri="http://127.0.0.1/uploads/data.jsonl"
+    )
+    assert engine.invoke("blob_start", blob=blob) is None
+    status = engine.run_until_complete("blob-data.jsonl")
+    assert status.output == [0, 1, 2, {"async": "x"}]
+
+
+def test_client_functions_need_a_started_engine(make_engine: EngineFactory) -> None:
+    idle = make_engine(app)
+    with pytest.raises(EngineError, match=r"call engine.start\(\) first"):
+        idle.invoke("blob_start", blob=func.blob.InputStream(name="uploads/x", data=b""))
