@@ -24,7 +24,7 @@ $(NODE_STAMP): package.json package-lock.json
 
 # checkov (the Bicep policy scan run by tests/unit/infra) has its own venv: its dependencies clash with ours.
 $(CHECKOV_STAMP): requirements-checkov.txt
-	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	@touch $@
 
