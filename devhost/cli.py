@@ -15,6 +15,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "devhost.commands.azurite",
     "devhost.commands.broker",
     "devhost.commands.up",
+    "devhost.commands.status",
+    "devhost.commands.run_commands",
     "devhost.commands.validate",
 )
 
