@@ -62,7 +62,7 @@ def register_dataset(clients: AzureClients, name: str, blob_uri: str) -> str:
             if not is_not_found(error):
                 raise
         else:
-            if existing.path != blob_uri:
+            if str(existing.path).rstrip("/") != blob_uri.rstrip("/"):
                 raise PermanentError(
                     f"dataset {name!r} version {DATASET_VERSION} already exists for another file; "
                     "dataset names must be unique per run"
@@ -143,8 +143,14 @@ def submit_job(clients: AzureClients, request: TrainingRequest) -> JobStatus:
 
 
 def cancel_job(clients: AzureClients, job_name: str) -> JobStatus:
-    """Ask a running job to stop; an ended job is returned unchanged."""
-    job = get_job_entity(clients, job_name)
+    """Ask a running job to stop; an ended job is returned unchanged, a job never created as canceled.
+
+    Compensation cancels whatever a failed run may have started; a submission that never reached
+    Azure left nothing running, which is what `CANCELED` tells the caller.
+    """
+    job = find_job(clients, check_job_name(job_name))
+    if job is None:
+        return JobStatus(job_name=job_name, state=JobState.CANCELED, message="no such job; nothing to cancel")
     status = job_status(job)
     if status.state.is_terminal:
         return status

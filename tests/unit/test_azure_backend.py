@@ -247,6 +247,15 @@ def test_cancel_asks_azure_to_stop_a_running_job(backend: AzureFoundryBackend, f
     assert status.message == "cancellation requested"
 
 
+def test_cancelling_a_job_that_was_never_created_is_not_an_error(
+    backend: AzureFoundryBackend, fake: FakeFoundry
+) -> None:
+    status = backend.cancel_job("never-submitted")
+    assert status.state is JobState.CANCELED
+    assert "nothing to cancel" in status.message
+    assert fake.requests_to("POST", f"{WS}/jobs/.*/cancel") == []
+
+
 def test_cancelling_an_ended_job_changes_nothing(backend: AzureFoundryBackend, fake: FakeFoundry) -> None:
     backend.submit_job(training_request())
     fake.set_job_status(f"{RUN_ID}-train", "Completed")
