@@ -157,6 +157,8 @@ class Engine:
         self._wake = threading.Condition(self._lock)
         self._pool = ThreadPoolExecutor(max_workers=activity_workers, thread_name_prefix="activity")
         self._in_flight = 0
+        self._running: dict[int, ActivityItem] = {}
+        self._leases_renewed_at = time.monotonic()
         self._hot: dict[str, _Hot] = {}
         self._thread: threading.Thread | None = None
         self._stopping = False
@@ -472,11 +474,16 @@ class Engine:
     def _dispatch_activities(self) -> None:
         if self._stopping:
             return
+        if self._running and time.monotonic() - self._leases_renewed_at > self._lease_seconds / 3:
+            # Activities still running here keep their leases, so a long one is not started twice.
+            self._store.renew_leases(list(self._running.values()), time.time() + self._lease_seconds)
+            self._leases_renewed_at = time.monotonic()
         items = self._store.claim_activities(
             self._owner, time.time(), self._lease_seconds, self._workers - self._in_flight
         )
         for item in items:
             self._in_flight += 1
+            self._running[item.id] = item
             self._pool.submit(self._execute, item)
 
     def _execute(self, item: ActivityItem) -> None:
@@ -518,6 +525,7 @@ class Engine:
         finally:
             with self._lock:
                 self._in_flight -= 1
+                self._running.pop(item.id, None)
                 self._wake.notify_all()
 
     # ---- turns -------------------------------------------------------------------------------------
@@ -665,6 +673,10 @@ class Engine:
         row = hot.row
         instance_id = row["instance_id"]
         scheduling: list[Event] = []
+        current = self._store.get_instance(instance_id)
+        if current is None or current["execution_id"] != row["execution_id"]:
+            self._hot.pop(instance_id, None)  # purged or restarted while the turn ran: the turn is moot
+            return
         with self._store.transaction() as db:
             self._store.delete_messages(db, [m.id for m in messages])
             if result.custom_status_json is not None:

@@ -325,6 +325,14 @@ class Store:
             )
         return items
 
+    def renew_leases(self, items: list[ActivityItem], until: float) -> None:
+        """Extend the leases of activities that are still running."""
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE activities SET lease_until = ? WHERE id = ? AND lease_owner = ?",
+                [(until, item.id, item.lease) for item in items],
+            )
+
     def release_all_leases(self) -> None:
         """Forget leases of a previous process: its activities run again (at-least-once)."""
         with self.transaction() as db:

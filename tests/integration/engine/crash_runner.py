@@ -1,7 +1,8 @@
-"""An engine process for the crash tests: `python -m tests.integration.engine.crash_runner STORE start|resume [INPUT]`.
+"""An engine process for the crash tests.
 
-Runs the `crash_workflow` instance `crash-1` on the real clock until it finishes and prints its status as
-the last line. The tests kill this process with SIGKILL and start it again on the same store.
+`python -m tests.integration.engine.crash_runner STORE start ORCHESTRATOR INPUT` starts instance `crash-1`;
+`... STORE resume` only runs the engine. Either runs on the real clock until the instance finishes and
+prints its status as the last line. The tests kill this process with SIGKILL and start it again.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ def main() -> int:
     engine = Engine(app, store_path=store, clock=RealClock(), activity_workers=2)
     try:
         if mode == "start":
-            engine.start_new("crash_workflow", instance_id=INSTANCE_ID, input=json.loads(sys.argv[3]))
+            engine.start_new(sys.argv[3], instance_id=INSTANCE_ID, input=json.loads(sys.argv[4]))
         status = engine.run_until_complete(INSTANCE_ID, timeout_s=120)
         print(status.model_dump_json(), flush=True)
     finally:

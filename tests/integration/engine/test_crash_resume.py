@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import signal
 import sqlite3
 import subprocess
@@ -20,10 +21,12 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def _engine_process(store: Path, mode: str, request: dict[str, object] | None = None) -> subprocess.Popen[str]:
+def _engine_process(
+    store: Path, mode: str, request: dict[str, object] | None = None, orchestrator: str = "crash_workflow"
+) -> subprocess.Popen[str]:
     args = [sys.executable, "-m", "tests.integration.engine.crash_runner", str(store), mode]
     if request is not None:
-        args.append(json.dumps(request))
+        args += [orchestrator, json.dumps(request)]
     return subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -93,3 +96,28 @@ def test_killed_mid_timer_the_timer_still_fires_after_restart(tmp_path: Path) ->
     assert _completions(store) == [0, 2]
     kinds = [ev["EventType"] for ev in _history(store)]
     assert kinds.count(EventType.TIMER_FIRED) == 1
+
+
+def test_killed_repeatedly_at_arbitrary_moments_every_step_is_recorded_once(tmp_path: Path) -> None:
+    store, effects = tmp_path / "engine.db", tmp_path / "effects.txt"
+    steps = 6
+    process = _engine_process(store, "start", {"file": str(effects), "steps": steps}, orchestrator="many_steps")
+    for progress in (1, 3, 5):
+        _wait_for(
+            lambda progress=progress: effects.exists() and len(effects.read_text().splitlines()) >= progress,
+            f"step {progress} to run",
+        )
+        time.sleep(random.uniform(0, 0.3))
+        _kill(process)
+        process = _engine_process(store, "resume")
+    out, err = process.communicate(timeout=180)
+    assert process.returncode == 0, err
+    status = json.loads(out.strip().splitlines()[-1])
+    labels = [f"step-{i}" for i in range(steps)]
+    assert status["runtime_status"] == "Completed"
+    assert status["output"] == labels
+    ran = effects.read_text().splitlines()
+    assert list(dict.fromkeys(ran)) == labels  # every step ran, in order, some of them more than once
+    history = _history(store)
+    scheduled = [ev["EventId"] for ev in history if ev["EventType"] == EventType.TASK_SCHEDULED]
+    assert sorted(_completions(store)) == sorted(scheduled)  # each completion recorded exactly once
