@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from devhost import azurite
+from devhost.cli import main
 from shared.errors import ConfigurationError
 
 
@@ -35,3 +36,16 @@ def test_the_connection_string_names_the_development_account_on_loopback() -> No
     value = azurite.connection_string(10123)
     assert "AccountName=devstoreaccount1;" in value
     assert "BlobEndpoint=http://127.0.0.1:10123/devstoreaccount1;" in value
+
+
+def test_the_command_refuses_a_port_out_of_range(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["azurite", "--port", "70000"]) == 2
+    assert "--port 70000: must be between 0 and 65535" in capsys.readouterr().err
+
+
+def test_the_command_says_what_to_do_when_azurite_is_missing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(azurite, "AZURITE_BLOB_BIN", tmp_path / "missing")
+    assert main(["azurite", "--data-dir", str(tmp_path / "data")]) == 1
+    assert "run `make setup`" in capsys.readouterr().err
