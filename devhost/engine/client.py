@@ -8,13 +8,12 @@ registered function (HTTP, blob, Service Bus, timer triggers...) with it and the
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import json
-import threading
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from devhost.client_loop import run_on_client_loop
 from devhost.engine.errors import EngineError
 
 if TYPE_CHECKING:
@@ -65,17 +64,14 @@ def client_binding_json(engine: Engine) -> str:
 
 
 class FunctionInvoker:
-    """Calls the app's functions on one long-lived event loop.
+    """Calls the app's functions; coroutines run on the devhost's one client loop.
 
     The SDK's client keeps one aiohttp session per process, bound to the loop that created it, so every
-    client call must run on the same loop: this class owns that loop on a background thread.
+    client call in the process must run on the same loop (`devhost.client_loop`), as in the worker.
     """
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="durable-client-loop", daemon=True)
-        self._thread.start()
 
     def invoke(self, function_name: str, /, timeout_s: float = 60.0, **arguments: Any) -> Any:
         """Call `function_name` with `arguments`; a durable client parameter is filled in for you."""
@@ -84,31 +80,17 @@ class FunctionInvoker:
             arguments[function.client_parameter] = client_binding_json(self._engine)
         result = function.function(**arguments)
         if inspect.isawaitable(result):
-            return asyncio.run_coroutine_threadsafe(_awaited(result), self._loop).result(timeout_s)
+            return run_on_client_loop(_awaited(result), timeout_s)
         return result
 
     def with_client(self, call: Callable[[Any], Awaitable[T]], timeout_s: float = 60.0) -> T:
-        """Run `call(client)` with a `DurableOrchestrationClient` bound to the engine, on the shared loop."""
+        """Run `call(client)` with a `DurableOrchestrationClient` bound to the engine, on the client loop."""
         from azure.durable_functions import DurableOrchestrationClient  # noqa: PLC0415 - heavy import, used rarely
 
         async def run() -> T:
             return await call(DurableOrchestrationClient(client_binding_json(self._engine)))
 
-        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(timeout_s)
-
-    def close(self) -> None:
-        """Stop the loop (closing the SDK's shared HTTP session first)."""
-        if not self._loop.is_running():
-            return
-        try:
-            from azure.durable_functions.models.utils import http_utils  # noqa: PLC0415 - only at shutdown
-
-            asyncio.run_coroutine_threadsafe(http_utils._close_session(), self._loop).result(10)
-        except Exception:  # noqa: S110 - closing a session that may already be gone
-            pass
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-        self._loop.close()
+        return run_on_client_loop(run(), timeout_s)
 
 
 async def _awaited(awaitable: Any) -> Any:

@@ -387,9 +387,7 @@ class Engine:
         if self._thread is not None:
             self._thread.join(timeout=30)
             self._thread = None
-        if self._invoker is not None:
-            self._invoker.close()
-            self._invoker = None
+        self._invoker = None
         if self._http is not None:
             self._http.stop()
             self._http = None
