@@ -18,6 +18,7 @@ from devhost.blob_poller import BlobPoller
 from devhost.engine import Engine, RealClock
 from devhost.engine.client import client_binding_json
 from devhost.functions_host import FunctionsHost, FunctionsHttpServer
+from devhost.functions_host.servicebus_listener import ServiceBusTriggerListener
 from devhost.orphans import ChildRegistry
 from devhost.servicebus_broker import Broker
 from shared import names
@@ -127,6 +128,17 @@ def blob_triggers(home: Devhost) -> None:
         home.pollers.append(poller)
 
 
+def servicebus_triggers(home: Devhost) -> None:
+    """A receiver per Service Bus trigger of the app, on the local broker."""
+    functions, connection_string = home.functions, home.secrets.get("servicebus")
+    if functions is None or connection_string is None:
+        return
+    for trigger in functions.of_kind("servicebus"):
+        listener = ServiceBusTriggerListener(functions, trigger, connection_string)
+        listener.start()
+        home.on_stop(listener.stop)
+
+
 def timers(home: Devhost) -> None:
     """The app's timer triggers on their NCRONTAB schedules (status kept in the data directory)."""
     if not home.options.timers or home.functions is None:
@@ -151,6 +163,7 @@ COMPONENTS: tuple[Callable[[Devhost], None], ...] = (
     engine,
     functions,
     blob_triggers,
+    servicebus_triggers,
     timers,
     connections_file,
 )

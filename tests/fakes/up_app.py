@@ -53,3 +53,12 @@ def greet(context: df.DurableOrchestrationContext) -> Generator[Any, Any, str]:
 @app.activity_trigger(input_name="name")
 def say_hello(name: str) -> str:
     return f"hello {name}"
+
+
+@app.service_bus_queue_trigger(arg_name="msg", queue_name="finetune-commands", connection="ServiceBusConnection")
+def on_command(msg: func.ServiceBusMessage) -> None:
+    store = AzureBlobStore(connection_string=os.environ["STORAGE_CONNECTION_STRING"])
+    try:
+        store.upload("finetune-reports", f"commands/{msg.message_id}", msg.get_body())
+    finally:
+        store.close()

@@ -11,6 +11,7 @@ from typing import TypeVar
 import httpx
 import psutil
 import pytest
+from azure.servicebus import ServiceBusClient, ServiceBusMessage
 
 from devhost.connections import DevhostConnections, read_connections
 from shared.storage import AzureBlobStore
@@ -117,6 +118,16 @@ def test_up_serves_http_fires_blob_triggers_refuses_a_twin_and_stops_cleanly_on_
         try:
             store.upload("training-data", "team/a.jsonl", b'{"messages": []}\n')
             eventually(lambda: markers(store, "team/a.jsonl") or None, "the blob trigger")
+        finally:
+            store.close()
+        with (
+            ServiceBusClient.from_connection_string(connections.servicebus.get_secret_value()) as bus,
+            bus.get_queue_sender("finetune-commands") as sender,
+        ):
+            sender.send_messages(ServiceBusMessage(b'{"command": "cancel"}', message_id="cmd-1"))
+        store = AzureBlobStore(connection_string=connections.storage)
+        try:
+            eventually(lambda: list(store.list_blobs("finetune-reports", "commands/cmd-1")) or None, "the bus trigger")
         finally:
             store.close()
         printed = up.output()
