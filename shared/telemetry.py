@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -172,6 +173,22 @@ def tracer() -> trace.Tracer:
 def meter() -> metrics.Meter:
     """The service's meter (from the global provider; a no-op until telemetry is configured)."""
     return metrics.get_meter(INSTRUMENTATION_NAME)
+
+
+@contextmanager
+def span(
+    name: str,
+    attributes: Mapping[str, object] | None = None,
+    *,
+    carrier: Mapping[str, object] | Mapping[bytes, object] | None = None,
+    kind: trace.SpanKind = trace.SpanKind.INTERNAL,
+) -> Iterator[trace.Span]:
+    """A current span with secret-free attributes, a child of the trace in `carrier` when one is given."""
+    context = extract_trace_context(carrier) if carrier is not None else None
+    with tracer().start_as_current_span(
+        name, context=context, kind=kind, attributes=safe_attributes(attributes or {})
+    ) as current:
+        yield current
 
 
 def inject_trace_context(context: Context | None = None) -> dict[str, str]:

@@ -40,9 +40,26 @@ class InMemoryBlobStore:
         self._containers: dict[str, dict[str, _Blob]] = {}
         self._lock = threading.RLock()
         self._etags = itertools.count(0x8DC0000000000)
+        self._faults: dict[str, list[Exception]] = {}
+
+    def fail_next(self, operation: str, error: Exception, times: int = 1) -> None:
+        """Make the next `times` calls of `operation` (a method name, e.g. "upload") raise `error`.
+
+        For unit tests of retry and failure paths: e.g. `TransientError` for a throttled request.
+        """
+        if not callable(getattr(self, operation, None)) or operation.startswith("_"):
+            raise ValueError(f"{operation!r} is not a BlobStore operation")
+        self._faults.setdefault(operation, []).extend([error] * times)
+
+    def _fault(self, operation: str) -> None:
+        with self._lock:
+            pending = self._faults.get(operation)
+            if pending:
+                raise pending.pop(0)
 
     def ensure_container(self, container: str) -> None:
         """Create the container if it does not exist."""
+        self._fault("ensure_container")
         if not _CONTAINER_NAME.match(container):
             raise PermanentError(f"container {container}: Blob Storage refused the request (HTTP 400 InvalidName)")
         with self._lock:
@@ -50,11 +67,13 @@ class InMemoryBlobStore:
 
     def get_info(self, container: str, name: str) -> BlobInfo:
         """Properties and metadata of a blob."""
+        self._fault("get_info")
         with self._lock:
             return self._info(container, name, self._blob(container, name))
 
     def download_chunks(self, container: str, name: str, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[bytes]:
         """The blob's bytes as they were when the download started, in chunks of at most `chunk_bytes`."""
+        self._fault("download_chunks")
         with self._lock:
             data = self._blob(container, name).data
         for start in range(0, len(data), chunk_bytes):
@@ -62,6 +81,7 @@ class InMemoryBlobStore:
 
     def read_bytes(self, container: str, name: str) -> tuple[bytes, str]:
         """A blob's whole content and its ETag."""
+        self._fault("read_bytes")
         with self._lock:
             blob = self._blob(container, name)
             return blob.data, blob.etag
@@ -78,6 +98,7 @@ class InMemoryBlobStore:
         if_none_match_any: bool = False,
     ) -> str:
         """Write a blob under the same conditions as Azure and return its new ETag."""
+        self._fault("upload")
         if if_match is not None and if_none_match_any:
             raise ValueError("if_match and if_none_match_any exclude each other")
         content = data if isinstance(data, bytes) else b"".join(data)
@@ -100,6 +121,7 @@ class InMemoryBlobStore:
 
     def set_tags(self, container: str, name: str, tags: dict[str, str]) -> None:
         """Merge these index tags into the blob's tags (tags do not change the ETag)."""
+        self._fault("set_tags")
         with self._lock:
             blob = self._blob(container, name)
             merged = blob.tags | tags
@@ -111,11 +133,13 @@ class InMemoryBlobStore:
 
     def get_tags(self, container: str, name: str) -> dict[str, str]:
         """The blob's index tags."""
+        self._fault("get_tags")
         with self._lock:
             return dict(self._blob(container, name).tags)
 
     def list_blobs(self, container: str, prefix: str = "") -> Iterator[BlobInfo]:
         """Blobs whose names start with `prefix`, in name order, with metadata."""
+        self._fault("list_blobs")
         with self._lock:
             blobs = self._container(container)
             infos = [self._info(container, n, b) for n, b in sorted(blobs.items()) if n.startswith(prefix)]
@@ -123,6 +147,7 @@ class InMemoryBlobStore:
 
     def url(self, container: str, name: str) -> str:
         """The blob's URL (never with a credential)."""
+        self._fault("url")
         return f"{self._base_url}/{quote(container)}/{quote(name, safe='~/')}"
 
     def _container(self, container: str) -> dict[str, _Blob]:

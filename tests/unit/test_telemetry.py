@@ -185,3 +185,18 @@ def test_configuring_twice_in_a_process_exports_each_log_record_once(tmp_path: P
     assert (tmp_path / "logs.jsonl").read_text().count("validation started for xbox") == 1
     assert json.loads((tmp_path / "spans.jsonl").read_text().splitlines()[0])["name"] == "validate"
     assert "finetune.runs.started" in (tmp_path / "metrics.jsonl").read_text()
+
+
+def test_span_helper_continues_the_carriers_trace_with_safe_attributes(
+    spans: tuple[TracerProvider, InMemorySpanExporter], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    provider, exporter = spans
+    monkeypatch.setattr(telemetry, "tracer", lambda: provider.get_tracer("t"))
+    with provider.get_tracer("t").start_as_current_span("orchestrator") as parent:
+        carrier = inject_trace_context()
+    with telemetry.span("activity.validate", {"finetune.run_id": "ft-a-1", "api_key": "k"}, carrier=carrier) as child:
+        assert child.is_recording()
+    exported = {s.name: s for s in exporter.get_finished_spans()}["activity.validate"]
+    assert exported.parent is not None
+    assert exported.parent.span_id == parent.get_span_context().span_id
+    assert exported.attributes == {"finetune.run_id": "ft-a-1", "api_key": REDACTED}
