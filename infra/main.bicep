@@ -90,6 +90,7 @@ module storage 'modules/storage.bicep' = {
     location: location
     tags: tags
     appPrincipalId: identity.outputs.principalId
+    foundryProjectPrincipalId: foundry.outputs.projectPrincipalId
     userPrincipalId: principalId
     userPrincipalType: principalType
   }

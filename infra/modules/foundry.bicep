@@ -8,7 +8,7 @@ param hubName string
 @description('Name of the AI Foundry project (the workspace the service submits jobs to).')
 param projectName string
 
-@description('Name of the hub storage account (training files uploaded for jobs, job outputs).')
+@description('Name of the hub storage account (the hub\'s own datastores and job outputs).')
 @minLength(3)
 @maxLength(24)
 param storage string
@@ -31,7 +31,6 @@ param applicationInsightsId string
 param appPrincipalId string
 
 var azureAIDeveloper = '64702f94-c441-49e6-a78b-ef80e0188fee'
-var storageBlobDataContributor = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
 
 resource hubStorage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: storage
@@ -143,17 +142,7 @@ resource appAIDeveloper 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
-// The SDK uploads the prepared train/validation files to the project's default datastore (this account).
-resource appHubBlobContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(hubStorage.id, appPrincipalId, storageBlobDataContributor)
-  scope: hubStorage
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataContributor)
-    principalId: appPrincipalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
 output hubName string = hub.name
 output projectName string = project.name
 output projectId string = project.id
+output projectPrincipalId string = project.identity.principalId

@@ -20,6 +20,9 @@ param tags object
 @description('Principal id of the app identity.')
 param appPrincipalId string
 
+@description('Principal id of the AI Foundry project: its fine-tuning jobs read the prepared train/validation files.')
+param foundryProjectPrincipalId string
+
 @description('Object id of the person or pipeline running azd (uploads files, reads reports). Empty: none.')
 param userPrincipalId string = ''
 
@@ -39,6 +42,7 @@ var deadLetterContainerName = 'eventgrid-deadletter'
 
 var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
 var storageBlobDataContributor = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
+var storageBlobDataReader = '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1'
 var storageQueueDataContributor = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
 var storageTableDataContributor = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
 
@@ -189,6 +193,17 @@ resource appTableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageTableDataContributor)
     principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// The prepared train/validation files of a run are in the reports container; jobs read them by URL.
+resource foundryReportsReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(reportsContainer.id, foundryProjectPrincipalId, storageBlobDataReader)
+  scope: reportsContainer
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataReader)
+    principalId: foundryProjectPrincipalId
     principalType: 'ServicePrincipal'
   }
 }

@@ -3,6 +3,7 @@ resource, each named with guid() (idempotent re-deployments) and typed ServicePr
 
 from __future__ import annotations
 
+from shared import names
 from tests.unit.infra.bicep import Resource, function_call, resources, variables
 
 STORAGE_BLOB_DATA_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
@@ -13,6 +14,7 @@ SERVICE_BUS_DATA_SENDER = "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39"
 SERVICE_BUS_DATA_RECEIVER = "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0"
 AZURE_AI_DEVELOPER = "64702f94-c441-49e6-a78b-ef80e0188fee"
 MONITORING_METRICS_PUBLISHER = "3913510d-42f4-4e42-8a64-420c390055eb"
+STORAGE_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
 
 APP_ROLES = {
     (STORAGE_BLOB_DATA_OWNER, "Microsoft.Storage/storageAccounts", "account"),
@@ -21,7 +23,6 @@ APP_ROLES = {
     (SERVICE_BUS_DATA_SENDER, "Microsoft.ServiceBus/namespaces/topics", "eventsTopic"),
     (SERVICE_BUS_DATA_RECEIVER, "Microsoft.ServiceBus/namespaces/queues", "commandsQueue"),
     (AZURE_AI_DEVELOPER, "Microsoft.MachineLearningServices/workspaces", "project"),
-    (STORAGE_BLOB_DATA_CONTRIBUTOR, "Microsoft.Storage/storageAccounts", "hubStorage"),
     (MONITORING_METRICS_PUBLISHER, "Microsoft.Insights/components", "applicationInsights"),
 }
 
@@ -97,3 +98,19 @@ def test_people_get_only_data_roles_and_only_when_a_principal_id_is_given() -> N
         (SERVICE_BUS_DATA_RECEIVER, "eventsTopic"),
         (SERVICE_BUS_DATA_SENDER, "commandsQueue"),
     }
+
+
+def test_the_foundry_project_may_only_read_the_reports_container_where_prepared_files_are() -> None:
+    grants = {
+        (_role_id(a), _scope(a).symbol)
+        for a in _assignments()
+        if a.properties["principalId"] == "foundryProjectPrincipalId"
+    }
+    assert grants == {(STORAGE_BLOB_DATA_READER, "reportsContainer")}
+    assert _scope_container_name() == names.REPORTS_CONTAINER
+
+
+def _scope_container_name() -> str:
+    [assignment] = [a for a in _assignments() if a.properties["principalId"] == "foundryProjectPrincipalId"]
+    container = _scope(assignment)
+    return str(variables(container.file).get(container.config["name"], container.config["name"]))
