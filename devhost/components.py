@@ -15,7 +15,7 @@ from pydantic import SecretStr
 
 from devhost.azurite import start_azurite
 from devhost.blob_poller import BlobPoller
-from devhost.engine import Engine, RealClock
+from devhost.engine import Engine, RealClock, VirtualClock
 from devhost.engine.client import client_binding_json
 from devhost.functions_host import FunctionsHost, FunctionsHttpServer
 from devhost.functions_host.servicebus_listener import ServiceBusTriggerListener
@@ -83,11 +83,11 @@ def app(home: Devhost) -> None:
 
 
 def engine(home: Devhost) -> None:
-    """The durable engine on the real clock (SQLite under the data directory) and its management API."""
+    """The durable engine (SQLite under the data directory) and its management API."""
     durable = Engine(
         home.app,
         home.data_dir / "engine.sqlite",
-        RealClock(),
+        VirtualClock() if home.options.virtual_clock else RealClock(),
         task_hub=get_settings().durable_task_hub,
     )
     home.on_stop(durable.stop)

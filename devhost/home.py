@@ -47,6 +47,9 @@ class DevhostOptions(BaseModel):
     app_ref: str = Field("function_app:app", description="`module:attribute` of the Functions app object.")
     poll_interval_s: float = Field(2.0, gt=0, description="How often the blob poller lists `training-data`.")
     timers: bool = Field(True, description="Run the app's timer triggers on their schedules.")
+    virtual_clock: bool = Field(
+        False, description="Durable timers skip ahead whenever the engine is idle (tests, demos); else real time."
+    )
     write_connections_file: bool = Field(True, description="Write `<data_dir>/connections.json`.")
 
 

@@ -40,6 +40,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--http-port", type=int, default=DEFAULT_HTTP_PORT, help="Functions HTTP port (0: any free)")
     parser.add_argument("--poll-interval", type=float, default=2.0, help="seconds between blob polls (default: 2)")
     parser.add_argument("--no-timers", action="store_true", help="do not run the app's timer triggers")
+    parser.add_argument(
+        "--virtual-clock",
+        action="store_true",
+        help="durable timers fire as soon as the engine is idle (a 6-hour wait passes at once): for demos and tests",
+    )
     parser.add_argument("--app", default="function_app:app", help="module:attribute of the Functions app")
     parser.set_defaults(handler=run)
 
@@ -79,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
         app_ref=args.app,
         poll_interval_s=args.poll_interval,
         timers=not args.no_timers,
+        virtual_clock=args.virtual_clock,
     )
     stopping = threading.Event()
 

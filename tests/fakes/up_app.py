@@ -11,6 +11,7 @@ import json
 import os
 import uuid
 from collections.abc import Generator
+from datetime import timedelta
 from typing import Any
 
 import azure.durable_functions as df
@@ -62,3 +63,9 @@ def on_command(msg: func.ServiceBusMessage) -> None:
         store.upload("finetune-reports", f"commands/{msg.message_id}", msg.get_body())
     finally:
         store.close()
+
+
+@app.orchestration_trigger(context_name="context")
+def sleepy(context: df.DurableOrchestrationContext) -> Generator[Any, Any, str]:
+    yield context.create_timer(context.current_utc_datetime + timedelta(hours=6))
+    return "rested"

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from devhost.home import Devhost, DevhostOptions
+
+pytestmark = pytest.mark.integration
+
+
+def test_devhost_in_process_with_a_virtual_clock_skips_a_six_hour_timer(tmp_path: Path) -> None:
+    assert "STORAGE_CONNECTION_STRING" not in os.environ
+    options = DevhostOptions(
+        data_dir=tmp_path / "devhost",
+        http_port=0,
+        app_ref="tests.fakes.up_app:app",
+        virtual_clock=True,
+        timers=False,
+    )
+    with Devhost(options) as home:
+        connections = home.connections()
+        assert (options.data_dir / "connections.json").exists()
+        assert os.environ["STORAGE_CONNECTION_STRING"] == connections.storage.get_secret_value()
+        assert connections.model_extra is not None
+        assert connections.model_extra["management"].startswith("http://127.0.0.1:")
+        started = httpx.post(f"{connections.http}/api/orchestrations/sleepy", json="me", timeout=30)
+        assert started.status_code == 202
+        status: dict[str, object] = {}
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            status = httpx.get(started.headers["location"], timeout=30).json()
+            if status["runtimeStatus"] == "Completed":
+                break
+            time.sleep(0.2)
+        assert status["runtimeStatus"] == "Completed"
+        assert status["output"] == "rested"
+    assert "STORAGE_CONNECTION_STRING" not in os.environ
+    assert "SERVICEBUS_CONNECTION_STRING" not in os.environ
+    assert not (options.data_dir / "connections.json").exists()
