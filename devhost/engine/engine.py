@@ -13,6 +13,7 @@ import logging
 import re
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -464,8 +465,32 @@ class Engine:
             instance_id = self._store.next_ready_instance(self.clock.now().timestamp())
         if instance_id is None:
             return False
-        self._turn(instance_id)
+        try:
+            self._turn(instance_id)
+        except Exception as exc:
+            log.exception("the durable engine could not run a turn of instance %s", instance_id)
+            self._fail_by_engine(instance_id, exc)
         return True
+
+    def _fail_by_engine(self, instance_id: str, exc: Exception) -> None:
+        """Fail an instance whose turn broke inside the engine, so that one bad instance cannot stall the rest."""
+        failure = FailureDetails(
+            kind="engine",
+            error_type=type(exc).__name__,
+            message=f"the devhost engine failed while running this instance: {exc}",
+            stack_trace="".join(traceback.format_exception(exc)),
+        )
+        with self._lock:
+            now = self.clock.now()
+            messages = self._store.ready_messages(instance_id, now.timestamp())
+            self._hot.pop(instance_id, None)
+            hot = self._load_hot(instance_id)
+            with self._store.transaction() as db:
+                self._store.delete_messages(db, [m.id for m in messages])
+                if hot is not None and not RuntimeStatus(hot.row["runtime_status"]).is_terminal:
+                    hot.row["last_updated_at"] = format_time(now)
+                    self._finish(db, hot, [], RuntimeStatus.FAILED, now, failure=failure)
+            self._wake.notify_all()
 
     # ---- activities --------------------------------------------------------------------------------
 

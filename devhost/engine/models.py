@@ -27,7 +27,7 @@ class RuntimeStatus(StrEnum):
 
 _TERMINAL = frozenset({RuntimeStatus.COMPLETED, RuntimeStatus.FAILED, RuntimeStatus.TERMINATED})
 
-FailureKind = Literal["orchestrator", "nondeterminism", "unsupported", "terminated"]
+FailureKind = Literal["orchestrator", "nondeterminism", "unsupported", "engine"]
 
 
 class FailureDetails(BaseModel):

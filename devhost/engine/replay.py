@@ -109,7 +109,10 @@ def run_turn(
         actions=flatten(context._action_payload_v2), events_processed=processed, sdk_seconds=sdk_seconds
     )
     if context.custom_status is not None:
-        result.custom_status_json = json.dumps(context.custom_status)
+        try:
+            result.custom_status_json = json.dumps(context.custom_status)
+        except (TypeError, ValueError) as exc:
+            error = error or exc
     if error is not None:
         result.failure = _failure_from(error)
         return result

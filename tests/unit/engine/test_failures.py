@@ -88,3 +88,36 @@ def test_activity_that_does_not_exist_fails_the_call(make_engine: EngineFactory)
     status = engine.run_until_complete(engine.start_new("calls_missing"))
     assert status.runtime_status == RuntimeStatus.FAILED
     assert "no activity function named 'no_such_activity'" in status.failure.message  # type: ignore[union-attr]
+
+
+def test_unserialisable_custom_status_fails_the_instance_clearly(make_engine: EngineFactory) -> None:
+    engine = make_engine(app)
+    status = engine.run_until_complete(engine.start_new("bad_custom_status"))
+    assert status.runtime_status == RuntimeStatus.FAILED
+    assert status.failure is not None
+    assert status.failure.error_type == "TypeError"
+    assert "does not expose a `to_json` function" in status.failure.message  # the SDK's own words
+
+
+def test_an_engine_fault_in_one_instance_fails_it_and_the_others_go_on(
+    make_engine: EngineFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = make_engine(app)
+    broken = engine.start_new("sequence", instance_id="broken", input=1)
+    healthy = engine.start_new("sequence", instance_id="healthy", input=1)
+    real_turn = engine._turn
+
+    def turn(instance_id: str) -> None:
+        if instance_id == broken:
+            raise RuntimeError("disk on fire")
+        real_turn(instance_id)
+
+    monkeypatch.setattr(engine, "_turn", turn)
+    engine.run_until_idle()
+    failed = engine.get_status(broken)
+    assert failed is not None
+    assert failed.runtime_status == RuntimeStatus.FAILED
+    assert failed.failure is not None
+    assert failed.failure.kind == "engine"
+    assert "disk on fire" in failed.failure.message
+    assert engine.get_status(healthy).runtime_status == RuntimeStatus.COMPLETED  # type: ignore[union-attr]
