@@ -284,7 +284,7 @@ class Engine:
             self._require(instance_id)
             hot = self._hot.get(instance_id)
             events = hot.history if hot is not None else self._store.load_history(instance_id)
-            return [dict(ev) for ev in events]
+            return [{**ev, "IsPlayed": True} for ev in events]
 
     def query(
         self,

@@ -179,3 +179,24 @@ def test_query_filters_by_status_prefix_and_creation_time(make_engine: EngineFac
     later = engine.clock.now() + timedelta(seconds=1)
     assert engine.query(created_from=later) == []
     assert len(engine.query(created_to=later)) == 3
+
+
+def test_terminating_a_sub_orchestration_fails_the_parents_task(make_engine: EngineFactory) -> None:
+    engine = make_engine(app)
+    parent_id = engine.start_new("parent_of_waiter")
+    engine.run_until_idle()
+    assert engine.get_status("waiting-child").runtime_status == RuntimeStatus.RUNNING  # type: ignore[union-attr]
+    engine.terminate("waiting-child", "operator said so")
+    status = engine.run_until_complete(parent_id)
+    assert status.output.startswith("child ended: Sub-orchestration 'two_events' (waiting-child) was terminated")
+    assert "operator said so" in status.output
+
+
+def test_a_terminated_pending_instance_never_runs(make_engine: EngineFactory) -> None:
+    engine = make_engine(app)
+    instance_id = engine.start_new("sequence", input=2)
+    engine.terminate(instance_id, "changed my mind")
+    status = engine.run_until_complete(instance_id)
+    assert status.runtime_status == RuntimeStatus.TERMINATED
+    kinds = [ev["EventType"] for ev in engine.get_history(instance_id)]
+    assert kinds == [EventType.EXECUTION_TERMINATED]
