@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from devhost.engine.errors import (
+    EngineError,
     InstanceAlreadyRunningError,
     InstanceGoneError,
     InstanceNotFoundError,
@@ -274,7 +275,10 @@ class ManagementServer:
     """The management API on 127.0.0.1 (port 0 picks a free one), on its own thread."""
 
     def __init__(self, engine: Engine, port: int = 0) -> None:
-        self._server = _Server(engine, port)
+        try:
+            self._server = _Server(engine, port)
+        except OSError as exc:
+            raise EngineError(f"cannot serve the Durable management API on 127.0.0.1:{port}: {exc.strerror}") from None
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="durable-http-api", daemon=True
         )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from devhost.engine.errors import EngineError
 from devhost.engine.history import Event
 
 _SCHEMA = """
@@ -138,14 +139,17 @@ class Store:
 
     def __init__(self, path: Path | None) -> None:
         target = ":memory:" if path is None else str(path)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        if path is not None:
-            self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        try:
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+            if path is not None:
+                self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise EngineError(f"cannot open the engine store {target}: {exc}") from None
 
     def close(self) -> None:
         """Close the database."""

@@ -150,3 +150,11 @@ def test_client_functions_need_a_started_engine(make_engine: EngineFactory) -> N
     idle = make_engine(app)
     with pytest.raises(EngineError, match=r"call engine.start\(\) first"):
         idle.invoke("blob_start", blob=func.blob.InputStream(name="uploads/x", data=b""))
+
+
+def test_a_busy_management_port_is_a_clear_error(make_engine: EngineFactory, engine: Engine) -> None:
+    assert engine.management_url is not None
+    busy_port = int(engine.management_url.split(":")[2].split("/")[0])
+    second = make_engine(app, management_port=busy_port)
+    with pytest.raises(EngineError, match=f"cannot serve the Durable management API on 127.0.0.1:{busy_port}"):
+        second.start()

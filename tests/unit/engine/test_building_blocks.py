@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
-from devhost.engine import InvalidInstanceIdError, RealClock, VirtualClock
+from devhost.engine import EngineError, InvalidInstanceIdError, RealClock, VirtualClock
 from devhost.engine.actions import ActionSignature, find_divergence
 from devhost.engine.engine import validate_instance_id
 from devhost.engine.store import NewActivity, NewMessage, Store
@@ -83,3 +84,8 @@ def test_renewed_leases_are_not_claimed_again() -> None:
     store.renew_leases([item], now + 100)
     assert store.claim_activities("owner", now + 50, lease_seconds=10, limit=1) == []
     store.close()
+
+
+def test_a_store_path_that_is_a_directory_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(EngineError, match="cannot open the engine store"):
+        Store(tmp_path)
