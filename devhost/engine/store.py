@@ -17,6 +17,9 @@ from typing import Any
 from devhost.engine.errors import EngineError
 from devhost.engine.history import Event
 
+# A timer is due when its time has come; the microsecond of slack absorbs float rounding of timestamps.
+_DUE_SLACK_S = 1e-6
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS instances (
     instance_id TEXT PRIMARY KEY,
@@ -259,7 +262,8 @@ class Store:
     def next_ready_instance(self, now: float) -> str | None:
         """The instance owning the oldest message that is due."""
         row = self._db.execute(
-            "SELECT instance_id FROM inbox WHERE due_at IS NULL OR due_at <= ? ORDER BY id LIMIT 1", (now,)
+            "SELECT instance_id FROM inbox WHERE due_at IS NULL OR due_at <= ? ORDER BY id LIMIT 1",
+            (now + _DUE_SLACK_S,),
         ).fetchone()
         return None if row is None else str(row[0])
 
@@ -268,7 +272,7 @@ class Store:
         rows = self._db.execute(
             "SELECT id, instance_id, execution_id, kind, body FROM inbox "
             "WHERE instance_id = ? AND (due_at IS NULL OR due_at <= ?) ORDER BY id",
-            (instance_id, now),
+            (instance_id, now + _DUE_SLACK_S),
         )
         return [InboxMessage(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
 
