@@ -12,11 +12,14 @@ tools (Storage Explorer, an unpinned script) work against the devhost too.
 
 from __future__ import annotations
 
+import ctypes
 import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -116,6 +119,7 @@ def start_azurite(
     in_memory: bool = False,
     skip_api_version_check: bool = True,
     blob_port: int = 0,
+    stop_with_parent: bool = False,
     ready_timeout_s: float = 60.0,
 ) -> AzuriteServer:
     """Start Azurite's blob service on 127.0.0.1 and return once it accepts requests.
@@ -123,6 +127,8 @@ def start_azurite(
     `blob_port` 0 (the default) lets the OS pick a free port; the chosen one is read from Azurite's output.
 
     Data lives under `data_dir` unless `in_memory`; Azurite's own output goes to `data_dir/azurite.log`.
+    `stop_with_parent` (Linux) makes the kernel end Azurite if the thread that started it dies, even by
+    SIGKILL: for test sessions, which must leave nothing running behind.
     """
     check_azurite_installed()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -132,7 +138,12 @@ def start_azurite(
     )
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent() if stop_with_parent else None,  # noqa: PLW1509 -- only prctl, no locks
         )
     try:
         port = _wait_for_port(process, log_path, ready_timeout_s)
@@ -141,6 +152,18 @@ def start_azurite(
         process.wait()
         raise
     return AzuriteServer(process=process, blob_port=port, data_dir=data_dir, log_path=log_path)
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_pdeathsig = 1
+
+    def set_death_signal() -> None:
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+    return set_death_signal
 
 
 def _wait_for_port(process: subprocess.Popen[bytes], log_path: Path, timeout_s: float) -> int:
