@@ -11,6 +11,7 @@ from devhost.engine.errors import (
     InstanceAlreadyRunningError,
     InstanceGoneError,
     InstanceNotFoundError,
+    InstanceStillRunningError,
     InvalidInstanceIdError,
     UnknownFunctionError,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "InstanceGoneError",
     "InstanceNotFoundError",
     "InstanceStatus",
+    "InstanceStillRunningError",
     "InvalidInstanceIdError",
     "RealClock",
     "RuntimeStatus",

@@ -39,6 +39,7 @@ from devhost.engine.errors import (
     InstanceAlreadyRunningError,
     InstanceGoneError,
     InstanceNotFoundError,
+    InstanceStillRunningError,
     InvalidInstanceIdError,
     UnknownFunctionError,
 )
@@ -213,10 +214,18 @@ class Engine:
             self._wake.notify_all()
 
     def purge(self, instance_id: str) -> bool:
-        """Delete an instance and its history; False if there was none."""
+        """Delete a finished instance and its history; False if there was none.
+
+        Pending or running instances are refused (`InstanceStillRunningError`), as the host refuses them.
+        """
         with self._lock:
-            if self._store.get_instance(instance_id) is None:
+            row = self._store.get_instance(instance_id)
+            if row is None:
                 return False
+            if not RuntimeStatus(row["runtime_status"]).is_terminal:
+                raise InstanceStillRunningError(
+                    f"only finished instances can be purged, but {instance_id!r} is {row['runtime_status']}"
+                )
             with self._store.transaction() as db:
                 self._store.delete_instance(db, instance_id)
             self._hot.pop(instance_id, None)

@@ -19,6 +19,10 @@ class InstanceAlreadyRunningError(EngineError):
     """An instance with that id is pending or running, so it cannot be started again."""
 
 
+class InstanceStillRunningError(EngineError):
+    """Only finished (completed, failed, terminated) instances can be purged."""
+
+
 class InstanceNotFoundError(EngineError):
     """No instance with that id exists."""
 

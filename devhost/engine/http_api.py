@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ from devhost.engine.errors import (
     InstanceAlreadyRunningError,
     InstanceGoneError,
     InstanceNotFoundError,
+    InstanceStillRunningError,
     InvalidInstanceIdError,
     UnknownFunctionError,
 )
@@ -33,11 +35,7 @@ log = logging.getLogger(__name__)
 
 BASE_PATH = "/runtime/webhooks/durabletask/"
 CONTINUATION_HEADER = "x-ms-continuation-token"
-_STATUS_CODES = {
-    RuntimeStatus.COMPLETED: 200,
-    RuntimeStatus.FAILED: 500,
-    RuntimeStatus.TERMINATED: 400,
-}
+_RUNNING = frozenset({RuntimeStatus.PENDING, RuntimeStatus.RUNNING, RuntimeStatus.CONTINUED_AS_NEW})
 _HISTORY_OUTPUT_KEYS = ("Result", "Input")
 
 
@@ -65,14 +63,19 @@ def status_json(
         "input": status.input if show_input else None,
         "customStatus": status.custom_status,
         "output": status.output,
-        "createdTime": format_time(status.created_at).replace(".000000Z", "Z"),
-        "lastUpdatedTime": format_time(status.last_updated_at).replace(".000000Z", "Z"),
+        "createdTime": _whole_seconds(status.created_at),
+        "lastUpdatedTime": _whole_seconds(status.last_updated_at),
     }
     if status.failure is not None:
         body["failureDetails"] = status.failure.model_dump()
     if history is not None:
         body["historyEvents"] = history
     return body
+
+
+def _whole_seconds(moment: datetime) -> str:
+    """The host's status timestamps: ISO 8601 to the second, with a `Z`."""
+    return format_time(moment)[:19] + "Z"
 
 
 def _history_json(events: list[dict[str, Any]], with_output: bool) -> list[dict[str, Any]]:
@@ -133,6 +136,17 @@ def _decode_body(raw: bytes) -> Any:
     return value
 
 
+def _accepted(operation: Callable[[], None]) -> tuple[int, Any]:
+    """202 once the operation is queued; 404 for an unknown instance, 410 for a finished one."""
+    try:
+        operation()
+    except InstanceNotFoundError as exc:
+        raise _host_error(404, str(exc)) from None
+    except InstanceGoneError as exc:
+        raise _host_error(410, str(exc)) from None
+    return 202, None
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
@@ -189,30 +203,24 @@ class _Handler(BaseHTTPRequestHandler):
             case "GET", ["instances", instance_id]:
                 return self._status(instance_id, query)
             case "POST", ["instances", instance_id, "raiseEvent", event_name]:
-                try:
-                    engine.raise_event(instance_id, event_name, _decode_body(raw))
-                except InstanceNotFoundError as exc:
-                    raise _host_error(404, str(exc)) from None
-                except InstanceGoneError as exc:
-                    raise _host_error(410, str(exc)) from None
-                return 202, None
+                return _accepted(lambda: engine.raise_event(instance_id, event_name, _decode_body(raw)))
             case "POST", ["instances", instance_id, "terminate"]:
-                try:
-                    engine.terminate(instance_id, (query.get("reason") or [""])[0])
-                except InstanceNotFoundError as exc:
-                    raise _host_error(404, str(exc)) from None
-                except InstanceGoneError as exc:
-                    raise _host_error(410, str(exc)) from None
-                return 202, None
+                return _accepted(lambda: engine.terminate(instance_id, (query.get("reason") or [""])[0]))
             case "DELETE", ["instances", ""] | ["instances"]:
+                created_from = _time(query, "createdTimeFrom")
+                if created_from is None:
+                    raise _host_error(400, "Please provide value for 'createdTimeFrom' parameter.")
                 deleted = engine.purge_where(
                     runtime_status=_statuses(query),
-                    created_from=_time(query, "createdTimeFrom"),
+                    created_from=created_from,
                     created_to=_time(query, "createdTimeTo"),
                 )
                 return (200 if deleted else 404), {"instancesDeleted": deleted}
             case "DELETE", ["instances", instance_id]:
-                deleted = 1 if engine.purge(instance_id) else 0
+                try:
+                    deleted = 1 if engine.purge(instance_id) else 0
+                except InstanceStillRunningError as exc:
+                    raise _host_error(412, str(exc)) from None
                 return (200 if deleted else 404), {"instancesDeleted": deleted}
         raise _host_error(404, f"no such route: {verb} {'/'.join(parts)}")
 
@@ -221,7 +229,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             started = engine.start_new(name, instance_id=instance_id, input=_decode_body(raw))
         except InstanceAlreadyRunningError as exc:
-            raise _host_error(400, str(exc)) from None
+            raise ApiError(409, {"Message": str(exc)}) from None
         return 202, self.server.links(started)
 
     def _status(self, instance_id: str, query: dict[str, list[str]]) -> tuple[int, Any]:
@@ -233,7 +241,10 @@ class _Handler(BaseHTTPRequestHandler):
         if _flag(query, "showHistory"):
             history = _history_json(engine.get_history(instance_id), _flag(query, "showHistoryOutput"))
         body = status_json(status, history=history, show_input=_flag(query, "showInput", default=True))
-        return _STATUS_CODES.get(status.runtime_status, 202), body
+        if status.runtime_status in _RUNNING:
+            return 202, body
+        failed = status.runtime_status == RuntimeStatus.FAILED
+        return (500 if failed and _flag(query, "returnInternalServerErrorOnFailure") else 200), body
 
     def _query(self, query: dict[str, list[str]], headers: dict[str, str]) -> tuple[int, Any]:
         top_values = query.get("top")

@@ -158,3 +158,27 @@ def test_a_busy_management_port_is_a_clear_error(make_engine: EngineFactory, eng
     second = make_engine(app, management_port=busy_port)
     with pytest.raises(EngineError, match=f"cannot serve the Durable management API on 127.0.0.1:{busy_port}"):
         second.start()
+
+
+def test_http_status_codes_follow_the_host(engine: Engine) -> None:
+    base = engine.management_url
+    engine.start_new("two_events", instance_id="codes-running")
+    engine.start_new("orchestrator_raises", instance_id="codes-failed")
+    engine.run_until_complete("codes-failed")
+    with httpx.Client() as http:
+        assert http.get(f"{base}instances/codes-running").status_code == 202
+        failed = http.get(f"{base}instances/codes-failed")
+        assert failed.status_code == 200
+        assert failed.json()["runtimeStatus"] == "Failed"
+        assert failed.json()["createdTime"].endswith("Z")
+        assert len(failed.json()["createdTime"]) == len("2030-01-01T00:00:00Z")
+        strict = http.get(f"{base}instances/codes-failed", params={"returnInternalServerErrorOnFailure": "true"})
+        assert strict.status_code == 500
+        conflict = http.post(f"{base}orchestrators/two_events/codes-running", json=None)
+        assert conflict.status_code == 409
+        assert "already Running" in conflict.json()["Message"]
+        still_running = http.delete(f"{base}instances/codes-running")
+        assert still_running.status_code == 412
+        assert http.delete(f"{base}instances/").status_code == 400  # createdTimeFrom is required
+        assert http.get(f"{base}instances/", params={"runtimeStatus": "Sleeping"}).status_code == 400
+        assert http.get(f"{base}nowhere").status_code == 404
