@@ -390,8 +390,10 @@ class Engine:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop the background thread, the HTTP API and the activity pool, then close the store."""
+        """Stop the background thread, the HTTP API and the activity pool, then close the store (idempotent)."""
         with self._lock:
+            if self._closed:
+                return
             self._stopping = True
             self._wake.notify_all()
         if self._thread is not None:
