@@ -16,6 +16,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
+from shared.validation.prepare import ChatMessage
 from shared.validation.tokens import EstimatingTokenCounter, Phi3TokenizerCounter
 
 PHI3_ADDED_TOKENS = {
@@ -67,13 +68,16 @@ def main() -> None:
         estimate = EstimatingTokenCounter()
         unscaled = EstimatingTokenCounter(scale=1.0)
         for file in args.files:
-            conversations = [json.loads(line)["messages"] for line in file.read_text(encoding="utf-8").splitlines()]
+            conversations = [
+                [ChatMessage.model_validate(m) for m in json.loads(line)["messages"]]
+                for line in file.read_text(encoding="utf-8").splitlines()
+            ]
             truth = [total for total, _ in exact.count_conversations(conversations)]
             guess = [total for total, _ in estimate.count_conversations(conversations)]
             errors = [(g - t) / t for g, t in zip(guess, truth, strict=True)]
-            contents = [m["content"] for c in conversations for m in c]
+            contents = [m.content for c in conversations for m in c]
             raw = sum(unscaled.count_text(text) for text in contents)
-            phi3_contents = exact.count_conversations([[{"role": "user", "content": t}] for t in contents])
+            phi3_contents = exact.count_conversations([[ChatMessage(role="user", content=t)] for t in contents])
             # one user message costs its content + <|user|>, <|end|>, BOS and <|endoftext|>
             phi3 = sum(total - 4 for total, _ in phi3_contents)
             print(

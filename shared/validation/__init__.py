@@ -30,6 +30,8 @@ from __future__ import annotations
 
 from shared.validation.codes import ErrorCode, WarningCode
 from shared.validation.config import ValidationConfig
+from shared.validation.prepare import ChatMessage, PreparedDatasets, prepare_datasets
+from shared.validation.render import render_html, render_markdown
 from shared.validation.report import CostEstimate, DatasetStats, Distribution, Finding, ValidationReport
 from shared.validation.tokens import (
     EstimatingTokenCounter,
@@ -40,6 +42,7 @@ from shared.validation.tokens import (
 from shared.validation.validator import validate_chunks, validate_path
 
 __all__ = [
+    "ChatMessage",
     "CostEstimate",
     "DatasetStats",
     "Distribution",
@@ -47,11 +50,15 @@ __all__ = [
     "EstimatingTokenCounter",
     "Finding",
     "Phi3TokenizerCounter",
+    "PreparedDatasets",
     "TokenCounter",
     "ValidationConfig",
     "ValidationReport",
     "WarningCode",
     "default_token_counter",
+    "prepare_datasets",
+    "render_html",
+    "render_markdown",
     "validate_chunks",
     "validate_path",
 ]

@@ -28,6 +28,11 @@ class LineReader:
 
     def read(self, chunks: Iterable[bytes]) -> Iterator[tuple[int, bytes | None]]:
         """The lines of the chunks, numbered from 1."""
+        for first, lines in self.batches(chunks):
+            yield from enumerate(lines, first)
+
+    def batches(self, chunks: Iterable[bytes]) -> Iterator[tuple[int, list[bytes | None]]]:
+        """The lines completed by each chunk, as (number of the first, lines)."""
         first = True
         for chunk in chunks:
             if not chunk:
@@ -38,41 +43,41 @@ class LineReader:
                 return
             data = chunk[len(UTF8_BOM) :] if first and chunk.startswith(UTF8_BOM) else chunk
             first = False
-            yield from self._split(data)
+            number = self.lines + 1
+            lines = self._split(data)
+            if lines:
+                self.lines += len(lines)
+                yield number, lines
         if self._pending:
             self.lines += 1
-            yield self.lines, b"".join(self._pending)
+            yield self.lines, [b"".join(self._pending)]
 
-    def _split(self, data: bytes) -> Iterator[tuple[int, bytes | None]]:
+    def _split(self, data: bytes) -> list[bytes | None]:
         newline = data.find(b"\n")
         if self._skipping:
             if newline < 0:
-                return
+                return []
             self._skipping = False
             data = data[newline + 1 :]
             newline = data.find(b"\n")
         if newline < 0:
             self._keep(data)
-            if self._skipping:
-                self.lines += 1
-                yield self.lines, None
-            return
+            return [None] if self._skipping else []
         head = data[:newline]
         if self._pending:
             head = b"".join([*self._pending, head])
             self._pending, self._pending_len = [], 0
+        parts = [head, *data[newline + 1 :].split(b"\n")]
+        self._keep(parts.pop())
         max_line = self._max_line
-        self.lines += 1
-        yield self.lines, head if len(head) <= max_line else None
-        parts = data[newline + 1 :].split(b"\n")
-        tail = parts.pop()
-        for part in parts:
-            self.lines += 1
-            yield self.lines, part if len(part) <= max_line else None
-        self._keep(tail)
+        lines: list[bytes | None]
+        if max(map(len, parts)) > max_line:
+            lines = [part if len(part) <= max_line else None for part in parts]
+        else:
+            lines = list(parts)
         if self._skipping:
-            self.lines += 1
-            yield self.lines, None
+            lines.append(None)
+        return lines
 
     def _keep(self, partial: bytes) -> None:
         """Hold the start of an unfinished line, or start skipping it once it is over the limit."""

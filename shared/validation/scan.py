@@ -1,13 +1,19 @@
 """Finding leaked secrets and personal data in a raw JSONL line, without ever echoing them.
 
-Each line is first checked for cheap literal hints (substring search runs at memory speed); the regular
-expressions only run on lines that contain one. Findings carry the kind and the column, never the text.
+Every secret we look for contains a run of at least 20 "token characters" (letters, digits, `+/=_-.~%`): a
+key, a signature, a token body. Natural text rarely has one, so a line is first translated (one C pass) into
+token/non-token bytes and searched for such a run; only lines with one go through the rules, each behind
+a cheap substring gate, with the regular expression last. PII checks use the same idea (see `find_pii`).
+Findings carry the kind and the column, never the text.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Final
 
 
@@ -26,80 +32,169 @@ class _SecretRule:
     pattern: re.Pattern[bytes]
 
 
-_SECRET_RULES: Final = (
-    _SecretRule(
-        "a private key block",
-        (b"PRIVATE KEY",),
-        re.compile(rb"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"),
+# Rules grouped by a gate: a byte string every match contains, rare in chat text, checked first. Single-byte
+# gates are found with memchr at memory speed; regular expressions are slow, so they run last and rarely.
+_GATED_RULES: Final[tuple[tuple[bytes, tuple[_SecretRule, ...]], ...]] = (
+    (
+        b"K",
+        (
+            _SecretRule(
+                "a private key block",
+                (b"PRIVATE KEY",),
+                re.compile(rb"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"),
+            ),
+        ),
     ),
-    _SecretRule(
-        "an AWS access key id",
-        (b"AKIA", b"ASIA", b"ABIA", b"ACCA"),
-        re.compile(rb"(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Z0-9])"),
+    (
+        b"IA",
+        (
+            _SecretRule(
+                "an AWS access key id",
+                (b"AKIA", b"ASIA", b"ABIA"),
+                re.compile(rb"(?<![A-Z0-9])(?:AKIA|ASIA|ABIA)[A-Z0-9]{16}(?![A-Z0-9])"),
+            ),
+        ),
     ),
-    _SecretRule(
-        "an AWS secret access key",
-        (b"ws_secret_access_key", b"WS_SECRET_ACCESS_KEY"),
-        re.compile(rb"(?i)aws_secret_access_key\W{1,6}[A-Za-z0-9/+=]{40}"),
+    (
+        b"=",
+        (
+            _SecretRule(
+                "an Azure Storage account key (AccountKey=...)",
+                (b"ccountKey=", b"ccountkey="),
+                re.compile(rb"(?i)AccountKey=[A-Za-z0-9+/]{20,}={0,2}"),
+            ),
+            _SecretRule(
+                "a Service Bus / Event Hubs shared access key (SharedAccessKey=...)",
+                (b"ccessKey=", b"ccesskey="),
+                re.compile(rb"(?i)SharedAccessKey=[A-Za-z0-9+/]{20,}={0,2}"),
+            ),
+            _SecretRule(
+                "a SAS signature (sig=...)",
+                (b"sig=",),
+                re.compile(rb"(?<![A-Za-z0-9_])sig=[A-Za-z0-9%+/]{20,}(?:%3D|=){0,2}"),
+            ),
+        ),
     ),
-    _SecretRule(
-        "a Google Cloud API key",
-        (b"AIza",),
-        re.compile(rb"AIza[0-9A-Za-z_\-]{35}"),
+    (
+        b"_",
+        (
+            _SecretRule(
+                "an AWS secret access key",
+                (b"ws_secret_access_key", b"WS_SECRET_ACCESS_KEY"),
+                re.compile(rb"(?i)aws_secret_access_key\W{1,6}[A-Za-z0-9/+=]{40}"),
+            ),
+            _SecretRule(
+                "a GitHub token",
+                (b"ghp_", b"gho_", b"ghs_", b"github_pat_"),
+                re.compile(rb"(?:gh[pos]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{60,})"),
+            ),
+        ),
     ),
-    _SecretRule(
-        "an Azure Storage account key (AccountKey=...)",
-        (b"ccountKey=",),
-        re.compile(rb"(?i)AccountKey=[A-Za-z0-9+/]{20,}={0,2}"),
+    (
+        b"z",
+        (_SecretRule("a Google Cloud API key", (b"AIza",), re.compile(rb"AIza[0-9A-Za-z_\-]{35}")),),
     ),
-    _SecretRule(
-        "a Service Bus / Event Hubs shared access key (SharedAccessKey=...)",
-        (b"ccessKey=",),
-        re.compile(rb"(?i)SharedAccessKey=[A-Za-z0-9+/]{20,}={0,2}"),
+    (
+        b"~",
+        (
+            _SecretRule(
+                "an Azure AD client secret",
+                (b"Q~",),
+                re.compile(rb"(?<![A-Za-z0-9_~.\-])[A-Za-z0-9_~.\-]{3}\dQ~[A-Za-z0-9_~.\-]{31,34}(?![A-Za-z0-9_~.\-])"),
+            ),
+        ),
     ),
-    _SecretRule(
-        "a SAS signature (sig=...)",
-        (b"sig=",),
-        re.compile(rb"(?<![A-Za-z0-9_])sig=[A-Za-z0-9%+/]{20,}(?:%3D|=){0,2}"),
+    (
+        b"earer",
+        (_SecretRule("a bearer token", (b"earer",), re.compile(rb"(?i)\bbearer\s+[A-Za-z0-9\-._~+/]{20,}=*")),),
     ),
-    _SecretRule(
-        "an Azure AD client secret",
-        (b"Q~",),
-        re.compile(rb"(?<![A-Za-z0-9_~.\-])[A-Za-z0-9_~.\-]{3}\dQ~[A-Za-z0-9_~.\-]{31,34}(?![A-Za-z0-9_~.\-])"),
-    ),
-    _SecretRule(
-        "a bearer token",
-        (b"earer",),
-        re.compile(rb"(?i)\bbearer\s+[A-Za-z0-9\-._~+/]{20,}=*"),
-    ),
-    _SecretRule(
-        "a JSON Web Token",
-        (b"eyJ",),
-        re.compile(rb"eyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}"),
-    ),
-    _SecretRule(
-        "a GitHub token",
-        (b"ghp_", b"gho_", b"ghs_", b"github_pat_"),
-        re.compile(rb"(?:gh[pos]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{60,})"),
+    (
+        b"J",
+        (
+            _SecretRule(
+                "a JSON Web Token",
+                (b"eyJ",),
+                re.compile(rb"eyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}"),
+            ),
+        ),
     ),
 )
 
 _EMAIL: Final = re.compile(rb"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
-# A run of digits with the separators phone and card numbers use; told apart later by the digits themselves.
-_DIGIT_RUN: Final = re.compile(rb"\+?[(\d][\d .\-()]{7,28}\d(?![0-9])")
+# Phone and card numbers are found on a copy of the line whose digits all read "0": the pattern then starts
+# with the literal "000", which the regex engine finds at memory speed instead of trying every position.
+_ZERO_DIGITS: Final = bytes.maketrans(b"0123456789", b"0" * 10)
+_NUMBER_RUN: Final = re.compile(rb"000[0 .\-()]{3,26}0")
+_NOT_DIGITS: Final = bytes(byte for byte in range(256) if not 0x30 <= byte <= 0x39)
 _SEPARATOR: Final = re.compile(rb"\d[ .\-)]+\d")
 _LAST_GROUP: Final = re.compile(rb"\d{3,}$")
-_NINE_DIGITS_HINT: Final = re.compile(rb"\d[\d .\-()]{8}")
+
+
+_TOKEN_BYTES: Final = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-.~%"
+_TOKEN_RUNS: Final = bytes(0x61 if byte in _TOKEN_BYTES else 0x20 for byte in range(256))
+_LONG_RUN: Final = b"a" * 20
+
+
+_EMAIL_GATE: Final = b"@"
+
+
+@dataclass
+class BlockScan:
+    """Findings of one block of lines, by index of the line in the block."""
+
+    secrets: dict[int, list[ScanHit]]
+    pii: dict[int, list[ScanHit]]
+
+
+def scan_block(lines: Sequence[bytes | None]) -> BlockScan:
+    """Secrets and PII of many lines at once (None entries are skipped).
+
+    The gates run once over the joined block (one C pass each) and only the lines they point at are scanned
+    one by one, so clean lines cost no Python work at all.
+    """
+    block = b"\n".join(line or b"" for line in lines)
+    starts = list(accumulate((len(line or b"") + 1 for line in lines), initial=0))
+    secret_lines = _lines_with(block.translate(_TOKEN_RUNS), _LONG_RUN, starts)
+    pii_lines = _lines_with(block, _EMAIL_GATE, starts)
+    pii_lines.update(bisect_right(starts, m.start()) - 1 for m in _NUMBER_RUN.finditer(block.translate(_ZERO_DIGITS)))
+    result = BlockScan({}, {})
+    for index in secret_lines:
+        hits = find_secrets(lines[index] or b"")
+        if hits:
+            result.secrets[index] = hits
+    for index in pii_lines:
+        hits = find_pii(lines[index] or b"")
+        if hits:
+            result.pii[index] = hits
+    return result
+
+
+def _lines_with(block: bytes, needle: bytes, starts: list[int]) -> set[int]:
+    """Indexes of the lines of `block` (line i starts at starts[i]) that contain `needle`."""
+    found: set[int] = set()
+    position = block.find(needle)
+    while position >= 0:
+        index = bisect_right(starts, position) - 1
+        found.add(index)
+        position = block.find(needle, starts[index + 1])
+    return found
 
 
 def find_secrets(line: bytes) -> list[ScanHit]:
     """Secret-looking spans of the line (private keys, cloud keys, connection string keys, tokens)."""
     hits: list[ScanHit] = []
-    for rule in _SECRET_RULES:
-        if any(hint in line for hint in rule.hints):
-            found = rule.pattern.search(line)
-            if found:
-                hits.append(ScanHit(rule.kind, found.start() + 1))
+    if _LONG_RUN not in line.translate(_TOKEN_RUNS):
+        return hits
+    for gate, rules in _GATED_RULES:
+        if gate not in line:
+            continue
+        for rule in rules:
+            for hint in rule.hints:
+                if hint in line:
+                    found = rule.pattern.search(line)
+                    if found:
+                        hits.append(ScanHit(rule.kind, found.start() + 1))
+                    break
     return hits
 
 
@@ -110,18 +205,22 @@ def find_pii(line: bytes) -> list[ScanHit]:
         found = _EMAIL.search(line)
         if found:
             hits.append(ScanHit("email", found.start() + 1))
-    if _NINE_DIGITS_HINT.search(line) is None:
+    zeroed = line.translate(_ZERO_DIGITS)
+    if b"000" not in zeroed:
         return hits
     card = phone = False
-    for run in _DIGIT_RUN.finditer(line):
-        text = run.group()
-        digits = bytes(c for c in text if 48 <= c <= 57)
+    for run in _NUMBER_RUN.finditer(zeroed):
+        start = run.start()
+        if start > 0 and line[start - 1 : start] in (b"(", b"+"):
+            start -= 1
+        text = line[start : run.end()]
+        digits = text.translate(None, _NOT_DIGITS)
         if not card and 13 <= len(digits) <= 19 and luhn_valid(digits):
             card = True
-            hits.append(ScanHit("card", run.start() + 1))
+            hits.append(ScanHit("card", start + 1))
         elif not phone and _looks_like_phone(text, len(digits)):
             phone = True
-            hits.append(ScanHit("phone", run.start() + 1))
+            hits.append(ScanHit("phone", start + 1))
     return hits
 
 

@@ -21,14 +21,29 @@ the unbiased cl100k->Phi-3 ratio was 1.055 on chat text and 1.16 on prose, hence
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any, Final, Protocol, runtime_checkable
 
 from shared.errors import ConfigurationError
 
-Conversation = Sequence[Mapping[str, Any]]
-"""The messages of one example, each with a string `role` and a string `content` (already checked)."""
+
+class ChatTurn(Protocol):
+    """A checked chat message: a role (system, user or assistant) and non-empty content."""
+
+    @property
+    def role(self) -> str:
+        """system, user or assistant."""
+        ...
+
+    @property
+    def content(self) -> str:
+        """The message text."""
+        ...
+
+
+Conversation = Sequence[ChatTurn]
+"""The messages of one example."""
 
 TEMPLATE_TOKENS_PER_MESSAGE: Final = 2
 """`<|role|>` and `<|end|>`: Phi-3 declares both to swallow the newline that follows them."""
@@ -111,22 +126,23 @@ class EstimatingTokenCounter:
     def count_conversations(self, conversations: Sequence[Conversation]) -> list[tuple[int, int]]:
         """For each conversation, (all tokens, assistant tokens), template tokens included."""
         prompts = self._prompts
-        count_text = self.count_text
+        count = self._words.__getitem__
+        scale = self._scale
         results: list[tuple[int, int]] = []
         for messages in conversations:
             total = TEMPLATE_TOKENS_PER_EXAMPLE
             assistant = 0
             for message in messages:
-                content: str = message["content"]
-                role = message["role"]
+                role = message.role
+                content = message.content
                 if role == "system":
                     tokens = prompts.get(content)
                     if tokens is None:
-                        tokens = count_text(content)
+                        tokens = self.count_text(content)
                         if len(prompts) < 1024:
                             prompts[content] = tokens
                 else:
-                    tokens = count_text(content)
+                    tokens = int(sum(map(count, content.split())) * scale + 0.5) + content.count("\n")
                 tokens += TEMPLATE_TOKENS_PER_MESSAGE
                 total += tokens
                 if role == "assistant":
@@ -162,15 +178,15 @@ class Phi3TokenizerCounter:
     def count_conversations(self, conversations: Sequence[Conversation]) -> list[tuple[int, int]]:
         """For each conversation, (all tokens, assistant tokens), template tokens included."""
         rendered = [
-            "".join(f"<|{m['role']}|>\n{m['content']}<|end|>\n" for m in messages) + "<|endoftext|>"
+            "".join(f"<|{m.role}|>\n{m.content}<|end|>\n" for m in messages) + "<|endoftext|>"
             for messages in conversations
         ]
         segments: list[str] = []
         owners: list[int] = []
         for index, messages in enumerate(conversations):
             for message in messages:
-                if message["role"] == "assistant":
-                    segments.append(f"<|assistant|>\n{message['content']}<|end|>\n")
+                if message.role == "assistant":
+                    segments.append(f"<|assistant|>\n{message.content}<|end|>\n")
                     owners.append(index)
         totals = [len(encoding.ids) for encoding in self._tokenizer.encode_batch(rendered, add_special_tokens=True)]
         assistant = [0] * len(conversations)

@@ -9,14 +9,16 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
+import msgspec
 import orjson
 
 from shared.validation.codes import ErrorCode, WarningCode
 from shared.validation.config import ValidationConfig
 from shared.validation.findings import FindingCollector
 from shared.validation.lines import LineReader
-from shared.validation.report import DatasetStats, ValidationReport
-from shared.validation.scan import find_pii, find_secrets
+from shared.validation.report import DatasetStats, Finding, ValidationReport
+from shared.validation.scan import BlockScan, scan_block
+from shared.validation.schema import Message, decode_example
 from shared.validation.sniff import sniff_head
 from shared.validation.stats import distribution, estimate_cost
 from shared.validation.tokens import TokenCounter, default_token_counter
@@ -86,7 +88,7 @@ class _Validation:
         self.valid_examples = 0
         self.first_lines: dict[int, int] = {}
         self.system_prompt: str | None = None
-        self.pending: list[tuple[int, list[Any]]] = []
+        self.pending: list[tuple[int, list[Message]]] = []
         self.message_counts: array[int] = array("I")
         self.token_counts: array[int] = array("I")
         self.assistant_counts: array[int] = array("I")
@@ -118,17 +120,21 @@ class _Validation:
             return self.report()
         reader = LineReader(self.config.max_line_bytes, self.config.max_file_bytes)
         check = self._check_line
-        for number, line in reader.read(itertools.chain((head,), rest)):
-            if line is None:
-                self.examples += 1
-                self.errors.add(
-                    ErrorCode.LINE_TOO_LONG,
-                    number,
-                    f"the line is longer than {self.config.max_line_bytes:,} bytes (MAX_LINE_BYTES); it was skipped",
-                )
-            elif line and not line.isspace():
-                self.examples += 1
-                check(number, line)
+        for first, lines in reader.batches(itertools.chain((head,), rest)):
+            scanned = scan_block(lines)
+            self._report_scan(first, scanned)
+            for number, line in enumerate(lines, first):
+                if line is None:
+                    self.examples += 1
+                    self.errors.add(
+                        ErrorCode.LINE_TOO_LONG,
+                        number,
+                        f"the line is longer than {self.config.max_line_bytes:,} bytes (MAX_LINE_BYTES); "
+                        "it was skipped",
+                    )
+                elif line and not line.isspace():
+                    self.examples += 1
+                    check(number, line)
         self._flush()
         self.bytes_read, self.lines = reader.bytes_read, reader.lines
         if reader.over_file_limit:
@@ -144,28 +150,53 @@ class _Validation:
             )
         return self.report()
 
+    def _report_scan(self, first: int, scanned: BlockScan) -> None:
+        for index, hits in sorted(scanned.secrets.items()):
+            for hit in hits:
+                self.secret_findings.add(
+                    self.secret_code,
+                    first + index,
+                    f"column {hit.column}: looks like {hit.kind}; remove it and rotate the credential",
+                )
+        for index, hits in sorted(scanned.pii.items()):
+            for hit in hits:
+                code, what = _PII_CODES[hit.kind]
+                self.warnings.add(
+                    code, first + index, f"column {hit.column}: looks like {what}; remove or mask personal data"
+                )
+
     def _check_line(self, number: int, line: bytes) -> None:
-        for hit in find_secrets(line):
-            self.secret_findings.add(
-                self.secret_code,
-                number,
-                f"column {hit.column}: looks like {hit.kind}; remove it and rotate the credential",
-            )
-        for hit in find_pii(line):
-            code, what = _PII_CODES[hit.kind]
-            self.warnings.add(code, number, f"column {hit.column}: looks like {what}; remove or mask personal data")
         try:
-            example = orjson.loads(line)
-        except orjson.JSONDecodeError as error:
-            self._parse_error(number, line, error)
-            return
-        messages = self._check_structure(number, example)
-        if messages is None:
-            return
+            messages = decode_example(line).messages
+        except (msgspec.MsgspecError, ValueError, RecursionError):  # msgspec: UnicodeDecodeError on bad UTF-8
+            checked = self._check_slowly(number, line)
+            if checked is None:
+                return
+            messages = checked
+        else:
+            if not _plainly_valid(messages):
+                checked = self._check_slowly(number, line)
+                if checked is None:
+                    return
+                messages = checked
         self._check_example(number, line, messages)
         self.pending.append((number, messages))
         if len(self.pending) >= _BATCH:
             self._flush()
+
+    def _check_slowly(self, number: int, line: bytes) -> list[Message] | None:
+        """Parse and check a line that failed the fast path, reporting each problem; None when invalid."""
+        try:
+            example = orjson.loads(line)
+        except orjson.JSONDecodeError as error:
+            self._parse_error(number, line, error)
+            return None
+        checked = self._check_structure(number, example)
+        if checked is None:
+            return None
+        return [
+            Message(role=m["role"], content=m["content"], name=m.get("name"), weight=m.get("weight")) for m in checked
+        ]
 
     def _parse_error(self, number: int, line: bytes, error: orjson.JSONDecodeError) -> None:
         try:
@@ -276,7 +307,7 @@ class _Validation:
             return False
         return True
 
-    def _check_example(self, number: int, line: bytes, messages: list[Any]) -> None:
+    def _check_example(self, number: int, line: bytes, messages: list[Message]) -> None:
         warn = self.warnings.add
         key = hash(line)
         first = self.first_lines.setdefault(key, number)
@@ -284,8 +315,8 @@ class _Validation:
             warn(WarningCode.DUPLICATE_EXAMPLE, number, f"the same example as line {first}")
         system = None
         for message in messages:
-            if message["role"] == "system":
-                system = message["content"]
+            if message.role == "system":
+                system = message.content
                 break
         if system is None:
             warn(WarningCode.MISSING_SYSTEM_MESSAGE, number, "no system message; Phi-3 learns best with one")
@@ -297,17 +328,18 @@ class _Validation:
                 number,
                 "the system message differs from the first one; use the one you will deploy with",
             )
-        if messages[-1]["role"] != "assistant":
+        last = messages[-1].role
+        if last != "assistant":
             warn(
                 WarningCode.LAST_MESSAGE_NOT_ASSISTANT,
                 number,
-                f"the conversation ends with a {messages[-1]['role']} message; end it with the assistant's reply",
+                f"the conversation ends with a {last} message; end it with the assistant's reply",
             )
         short = self.config.short_reply_words
         for index, message in enumerate(messages, 1):
-            if message["role"] == "assistant":
-                content: str = message["content"]
-                if len(content) < 16 * short and len(content.split()) < short and message.get("weight", 1) != 0:
+            if message.role == "assistant" and message.weight != 0:
+                content = message.content
+                if len(content) < 16 * short and len(content.split()) < short:
                     warn(
                         WarningCode.SHORT_ASSISTANT_REPLY,
                         number,
@@ -361,8 +393,8 @@ class _Validation:
             valid=not self.errors,
             base_model=self.config.base_model,
             context_length=self.config.context_length,
-            errors=self.errors.listed,
-            warnings=self.warnings.listed,
+            errors=_in_line_order(self.errors.listed),
+            warnings=_in_line_order(self.warnings.listed),
             error_counts=self.errors.counts,
             warning_counts=self.warnings.counts,
             stats=stats,
@@ -371,6 +403,24 @@ class _Validation:
             tokenizer=self.counter.description,
             stopped_early=self.stopped_early,
         )
+
+
+def _in_line_order(findings: list[Finding]) -> list[Finding]:
+    """File-level findings first, then by line (stable, so a line's findings keep their order)."""
+    return sorted(findings, key=lambda finding: -1 if finding.line is None else finding.line)
+
+
+def _plainly_valid(messages: list[Message]) -> bool:
+    """What the schema cannot say: an assistant message exists, weights only on it, no blank content."""
+    has_assistant = False
+    for message in messages:
+        if message.role == "assistant":
+            has_assistant = True
+        elif message.weight is not None:
+            return False
+        if message.content.isspace():
+            return False
+    return has_assistant
 
 
 def _take_head(chunks: Iterator[bytes]) -> tuple[bytes, Iterator[bytes]]:
