@@ -354,25 +354,42 @@ class Engine:
 
     def run_until_complete(self, instance_id: str, timeout_s: float = 60.0) -> InstanceStatus:
         """Run until the instance completes, fails or is terminated; returns its final status."""
+        return self.run_until(
+            instance_id, lambda status: status.is_terminal, timeout_s, what=f"instance {instance_id!r} to finish"
+        )
+
+    def run_until(
+        self,
+        instance_id: str,
+        condition: Callable[[InstanceStatus], bool],
+        timeout_s: float = 60.0,
+        *,
+        what: str | None = None,
+    ) -> InstanceStatus:
+        """Run until `condition(status)` holds for the instance, e.g. a stage in its custom status.
+
+        The condition is checked before the virtual clock jumps to the next timer, so a test can stop
+        where an orchestrator waits for an event and raise it before any deadline fires.
+        """
         self._require_exists(instance_id)
         deadline = time.monotonic() + timeout_s
+        waiting_for = what or f"instance {instance_id!r} to reach the awaited state"
 
-        def finished() -> bool:
+        def reached() -> bool:
             status = self.get_status(instance_id)
-            return status is None or status.is_terminal
+            return status is None or condition(status)
 
-        what = f"instance {instance_id!r} to finish"
         if self._thread is not None:
-            self._wait(finished, deadline, what)
+            self._wait(reached, deadline, waiting_for)
         else:
-            self._drive(finished, deadline, stop_when_idle=True, waiting_for=what)
+            self._drive(reached, deadline, stop_when_idle=True, waiting_for=waiting_for)
         status = self.get_status(instance_id)
         if status is None:
             raise InstanceNotFoundError(f"instance {instance_id!r} was purged while it ran")
-        if not status.is_terminal:
+        if not condition(status):
             raise EngineStuckError(
-                f"instance {instance_id!r} is {status.runtime_status.value} but nothing is left to run and no timer "
-                "is due: it is probably waiting for an external event (raise it with raise_event)"
+                f"instance {instance_id!r} is {status.runtime_status.value} and nothing is left to run: "
+                f"gave up waiting for {waiting_for} (is it waiting for an external event? raise it with raise_event)"
             )
         return status
 

@@ -6,7 +6,13 @@ from datetime import timedelta
 
 import pytest
 
-from devhost.engine import InstanceAlreadyRunningError, InvalidInstanceIdError, RuntimeStatus, UnknownFunctionError
+from devhost.engine import (
+    EngineStuckError,
+    InstanceAlreadyRunningError,
+    InvalidInstanceIdError,
+    RuntimeStatus,
+    UnknownFunctionError,
+)
 from devhost.engine.history import EventType
 from tests.fixtures.engine import EngineFactory
 from tests.fixtures.engine_app import app
@@ -200,3 +206,22 @@ def test_a_terminated_pending_instance_never_runs(make_engine: EngineFactory) ->
     assert status.runtime_status == RuntimeStatus.TERMINATED
     kinds = [ev["EventType"] for ev in engine.get_history(instance_id)]
     assert kinds == [EventType.EXECUTION_TERMINATED]
+
+
+def test_run_until_stops_where_the_orchestrator_waits_before_its_deadline_fires(make_engine: EngineFactory) -> None:
+    engine = make_engine(app)
+    instance_id = engine.start_new("sequence", input=3)
+    status = engine.run_until(instance_id, lambda s: s.custom_status is not None)
+    assert status.custom_status == {"done": 4}
+    approval_id = engine.start_new("approval")
+    waiting = engine.run_until(approval_id, lambda s: s.runtime_status == RuntimeStatus.RUNNING)
+    assert waiting.runtime_status == RuntimeStatus.RUNNING
+    engine.raise_event(approval_id, "decision", "yes")
+    assert engine.run_until_complete(approval_id).output == {"decision": "yes"}
+
+
+def test_run_until_a_state_that_never_comes_says_so(make_engine: EngineFactory) -> None:
+    engine = make_engine(app)
+    instance_id = engine.start_new("two_events")
+    with pytest.raises(EngineStuckError, match="nothing is left to run"):
+        engine.run_until(instance_id, lambda s: s.output == "never")
