@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     commands_queue: str = Field(names.COMMANDS_QUEUE, description="Queue of cancel/approve/reject/retry commands.")
     events_use_sessions: bool = Field(False, description="Send events with session_id = run id (ordered per run).")
 
+    # Service Bus client behaviour (the SDK's own retry policy; no hand-written loops)
+    servicebus_retry_total: int = Field(5, ge=0, le=20, description="Retries of a failed Service Bus operation.")
+    servicebus_retry_backoff_max_seconds: float = Field(
+        30.0, gt=0, description="Longest pause between Service Bus retries (exponential backoff)."
+    )
+
     # Identity
     azure_client_id: str | None = Field(None, description="Client id of the user-assigned managed identity.")
 

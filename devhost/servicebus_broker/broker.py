@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import socket
 import threading
@@ -20,6 +21,22 @@ _LOG = logging.getLogger(__name__)
 
 DEFAULT_KEY_NAME = "RootManageSharedAccessKey"
 STORE_FILE = "servicebus.sqlite"
+KEY_FILE = "servicebus.key"
+
+
+def _stored_key(data_dir: Path | None) -> str:
+    """A random key, kept in the data directory (mode 0600) so a restarted broker accepts old clients."""
+    if data_dir is None:
+        return secrets.token_urlsafe(32)
+    path = data_dir / KEY_FILE
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(key)
+    return key
 
 
 def _free_port(host: str) -> int:
@@ -49,7 +66,7 @@ class Broker:
         self.data_dir = data_dir
         self.namespace = namespace or default_namespace()
         self.key_name = key_name
-        secret = key if key is not None else secrets.token_urlsafe(32)
+        secret = key if key is not None else _stored_key(data_dir)
         self._key = secret if isinstance(secret, SecretStr) else SecretStr(secret)
         self._thread: threading.Thread | None = None
         self._injector: EventInjector | None = None

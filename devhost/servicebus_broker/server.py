@@ -7,13 +7,15 @@ so a sender never hears "accepted" for a message a crash could lose.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from proton import Condition, Delivery, Described, Endpoint, Handler, Link, Message, symbol
+from proton import Condition, Delivery, Described, Endpoint, Handler, Link, Message, Terminus, symbol
 
 from devhost.servicebus_broker import management
 from devhost.servicebus_broker.codec import (
@@ -39,6 +41,22 @@ DOTNET_EPOCH_TICKS = 621355968000000000
 INCOMING_CREDIT = 1000
 TICK_SECONDS = 0.05
 DEFAULT_SESSION_WAIT_MS = 60_000
+
+
+F = TypeVar("F", bound=Callable[..., None])
+
+
+def _guarded(method: F) -> F:
+    """Log an unexpected error of one event handler instead of letting it stop the whole broker."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            method(*args, **kwargs)
+        except Exception:
+            _LOG.exception("the broker failed to handle %s", method.__name__)
+
+    return cast(F, wrapper)
 
 
 def now_ms() -> int:
@@ -117,6 +135,7 @@ class BrokerHandler(Handler):
         sasl = event.transport.sasl()
         sasl.allowed_mechs("ANONYMOUS PLAIN")
 
+    @_guarded
     def on_connection_remote_open(self, event: Any) -> None:
         connection = event.connection
         connection.broker = ConnectionState()
@@ -126,6 +145,7 @@ class BrokerHandler(Handler):
     def on_session_remote_open(self, event: Any) -> None:
         event.session.open()
 
+    @_guarded
     def on_link_remote_open(self, event: Any) -> None:
         link = event.link
         try:
@@ -134,6 +154,7 @@ class BrokerHandler(Handler):
             _LOG.exception("attach of link %s failed", link.name)
             self._refuse(link, "amqp:internal-error", "the broker failed to attach the link")
 
+    @_guarded
     def on_link_remote_close(self, event: Any) -> None:
         self._forget_link(event.link)
         if not event.link.state & Endpoint.LOCAL_CLOSED:
@@ -143,11 +164,13 @@ class BrokerHandler(Handler):
         if not event.session.state & Endpoint.LOCAL_CLOSED:
             event.session.close()
 
+    @_guarded
     def on_connection_remote_close(self, event: Any) -> None:
         self._forget_connection(event.connection)
         if not event.connection.state & Endpoint.LOCAL_CLOSED:
             event.connection.close()
 
+    @_guarded
     def on_transport_closed(self, event: Any) -> None:
         if event.connection is not None:
             self._forget_connection(event.connection)
@@ -178,7 +201,9 @@ class BrokerHandler(Handler):
                     links.remove(link)
 
     def _refuse(self, link: Any, condition: str, description: str) -> None:
-        # The SDK expects an attach with an empty terminus, then a detach carrying the error.
+        # The SDK expects an attach with a null terminus, then a detach carrying the error.
+        link.source.type = Terminus.UNSPECIFIED
+        link.target.type = Terminus.UNSPECIFIED
         link.open()
         link.condition = Condition(condition, description)
         link.close()
@@ -292,6 +317,7 @@ class BrokerHandler(Handler):
 
     # -- transfers -------------------------------------------------------------------------------------
 
+    @_guarded
     def on_delivery(self, event: Any) -> None:
         delivery = event.delivery
         link = delivery.link
@@ -303,10 +329,13 @@ class BrokerHandler(Handler):
             if link.credit < INCOMING_CREDIT // 2:
                 link.flow(INCOMING_CREDIT - link.credit)
             node = getattr(link, "node", None)
+            target = getattr(link, "target_path", None)
             if node is not None:
                 self._request(link, node, delivery, payload)
-            else:
-                self._publish(link.target_path, delivery, payload)
+            elif target is not None:
+                self._publish(target, delivery, payload)
+            else:  # a transfer racing the detach of a refused link
+                delivery.settle()
         elif delivery.updated:
             self._client_settled(delivery)
 
@@ -371,6 +400,7 @@ class BrokerHandler(Handler):
 
     # -- delivering ------------------------------------------------------------------------------------
 
+    @_guarded
     def on_link_flow(self, event: Any) -> None:
         link = event.link
         if link.is_sender:
@@ -488,6 +518,7 @@ class BrokerHandler(Handler):
 
     # -- time and batching -----------------------------------------------------------------------------
 
+    @_guarded
     def on_reactor_quiesced(self, event: Any) -> None:
         self.flush()
 
@@ -521,11 +552,12 @@ class BrokerHandler(Handler):
             self._assign_pending_sessions()
         self.flush()
 
+    @_guarded
     def on_timer_task(self, event: Any) -> None:
         if self.stopping:
             return
-        self.tick()
         event.container.schedule(TICK_SECONDS, self)
+        self.tick()
 
     def on_broker_stop(self, event: Any) -> None:
         self.stopping = True
