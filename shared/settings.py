@@ -172,6 +172,8 @@ AZURE_SOURCES: dict[str, AzureSource] = {
     "storage_chunk_bytes": "default",
     "servicebus_connection_string": "devhost",
     "servicebus_fully_qualified_namespace": "bicep",
+    "servicebus_retry_total": "default",
+    "servicebus_retry_backoff_max_seconds": "default",
     "events_topic": "bicep",
     "commands_queue": "bicep",
     "events_use_sessions": "default",
