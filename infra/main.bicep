@@ -120,7 +120,6 @@ module foundry 'modules/foundry.bicep' = {
     keyVaultName: 'kv-${resourceToken}'
     location: foundryLocation
     tags: tags
-    applicationInsightsId: monitoring.outputs.applicationInsightsId
     appPrincipalId: identity.outputs.principalId
   }
 }

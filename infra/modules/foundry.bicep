@@ -24,9 +24,6 @@ param location string
 @description('Tags of every resource.')
 param tags object
 
-@description('Application Insights component the hub reports to.')
-param applicationInsightsId string
-
 @description('Principal id of the app identity: submits jobs, deploys and scores endpoints.')
 param appPrincipalId string
 
@@ -106,7 +103,6 @@ resource hub 'Microsoft.MachineLearningServices/workspaces@2024-10-01' = {
     friendlyName: 'Phi-3 fine-tuning hub'
     storageAccount: hubStorage.id
     keyVault: keyVault.id
-    applicationInsights: applicationInsightsId
     systemDatastoresAuthMode: 'identity'
     publicNetworkAccess: 'Enabled'
   }
