@@ -9,7 +9,7 @@ from typing import Any
 
 from azure.functions import FunctionRegister
 
-from devhost.engine.errors import UnknownFunctionError
+from devhost.engine.errors import EngineError, UnknownFunctionError
 
 ORCHESTRATION_TRIGGER = "orchestrationTrigger"
 ACTIVITY_TRIGGER = "activityTrigger"
@@ -94,8 +94,14 @@ def _binding_dict(binding: Any) -> dict[str, Any]:
 def discover(app: FunctionRegister) -> Registry:
     """Index the app's functions by reading the bindings the Functions host would read."""
     app.functions_bindings = None  # get_functions() refuses a second call unless this is reset
+    try:
+        functions = app.get_functions()
+    except Exception as exc:
+        raise EngineError(
+            f"the app's functions cannot be indexed, as the Functions host would refuse them: {exc}"
+        ) from exc
     registry = Registry()
-    for fn in app.get_functions():
+    for fn in functions:
         name = fn.get_function_name()
         trigger = fn.get_trigger()
         if trigger is None or name is None:

@@ -264,7 +264,7 @@ class _Handler(BaseHTTPRequestHandler):
         if top and len(page) > top:
             page = page[:top]
             headers[CONTINUATION_HEADER] = page[-1].instance_id
-        return 200, [status_json(s, show_input=_flag(query, "showInput")) for s in page]
+        return 200, [status_json(s, show_input=_flag(query, "showInput", default=True)) for s in page]
 
 
 class _Server(ThreadingHTTPServer):

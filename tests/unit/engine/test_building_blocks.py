@@ -6,10 +6,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import azure.durable_functions as df
 import pytest
 
 from devhost.engine import EngineError, InvalidInstanceIdError, RealClock, VirtualClock
 from devhost.engine.actions import ActionSignature, find_divergence
+from devhost.engine.discovery import discover
 from devhost.engine.engine import validate_instance_id
 from devhost.engine.store import NewActivity, NewMessage, Store
 
@@ -89,3 +91,20 @@ def test_renewed_leases_are_not_claimed_again() -> None:
 def test_a_store_path_that_is_a_directory_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(EngineError, match="cannot open the engine store"):
         Store(tmp_path)
+
+
+def test_an_app_the_host_could_not_index_is_a_clear_error() -> None:
+    broken = df.DFApp()
+
+    @broken.function_name("same")
+    @broken.activity_trigger(input_name="value")
+    def first(value: int) -> int:
+        return value
+
+    @broken.function_name("same")
+    @broken.activity_trigger(input_name="value")
+    def second(value: int) -> int:
+        return value
+
+    with pytest.raises(EngineError, match="cannot be indexed"):
+        discover(broken)
