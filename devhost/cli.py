@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 COMMAND_MODULES: tuple[str, ...] = (
     "devhost.commands.azurite",
     "devhost.commands.broker",
+    "devhost.commands.events",
     "devhost.commands.up",
     "devhost.commands.status",
     "devhost.commands.run_commands",
