@@ -23,6 +23,9 @@ param userPrincipalId string = ''
 @description('Kind of userPrincipalId.')
 param userPrincipalType string = 'User'
 
+@description('How long an event waits in a subscription for its reader (ISO 8601 duration).')
+param subscriptionMessageTimeToLive string = 'P7D'
+
 var eventsTopicName = 'finetune-events'
 var commandsQueueName = 'finetune-commands'
 var allEventsSubscriptionName = 'all-events'
@@ -62,7 +65,10 @@ resource allEventsSubscription 'Microsoft.ServiceBus/namespaces/topics/subscript
   parent: eventsTopic
   name: allEventsSubscriptionName
   properties: {
-    deadLetteringOnMessageExpiration: true
+    // Unread events expire after a week and are dropped, not dead-lettered: a subscription nobody reads
+    // must never fill the topic, or publishing (and so every run) would fail.
+    defaultMessageTimeToLive: subscriptionMessageTimeToLive
+    deadLetteringOnMessageExpiration: false
     deadLetteringOnFilterEvaluationExceptions: true
     maxDeliveryCount: 10
     lockDuration: 'PT1M'
@@ -73,7 +79,10 @@ resource failuresSubscription 'Microsoft.ServiceBus/namespaces/topics/subscripti
   parent: eventsTopic
   name: failuresSubscriptionName
   properties: {
-    deadLetteringOnMessageExpiration: true
+    // Unread events expire after a week and are dropped, not dead-lettered: a subscription nobody reads
+    // must never fill the topic, or publishing (and so every run) would fail.
+    defaultMessageTimeToLive: subscriptionMessageTimeToLive
+    deadLetteringOnMessageExpiration: false
     deadLetteringOnFilterEvaluationExceptions: true
     maxDeliveryCount: 10
     lockDuration: 'PT1M'
