@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+import pytest
+
 from devhost.engine import RuntimeStatus
 from devhost.engine.history import EventType, parse_time
 from tests.fixtures.engine import EngineFactory
@@ -97,3 +99,27 @@ def test_sub_orchestration_retry_restarts_the_child_under_its_explicit_id(make_e
     child = engine.get_status("retried-child")
     assert child is not None
     assert child.runtime_status == RuntimeStatus.FAILED
+
+
+@pytest.mark.parametrize("attempts", [1, 2, 3])
+@pytest.mark.parametrize("failures", [0, 1, 2, 3])
+def test_every_retry_policy_outcome_matches_the_hosts_history(
+    make_engine: EngineFactory, failures: int, attempts: int
+) -> None:
+    engine = make_engine(app)
+    request = {"key": uuid.uuid4().hex, "failures": failures, "attempts": attempts}
+    status = engine.run_until_complete(engine.start_new("retry_policy", input=request))
+    shape = _shape(engine.get_history(status.instance_id))
+    kinds = [kind for kind, _ in shape]
+    succeeded = failures < attempts
+    runs = failures + 1 if succeeded else attempts
+    assert kinds.count("TASK_SCHEDULED") == runs
+    assert kinds.count("TASK_FAILED") == (failures if succeeded else attempts)
+    assert kinds.count("TIMER_FIRED") == (failures if succeeded else attempts)  # one more after the last failure
+    assert [task_id for _, task_id in shape] == sorted(task_id for _, task_id in shape)  # ids only grow
+    if succeeded:
+        assert status.output == f"ok after {failures + 1} attempts"
+    else:
+        assert status.output.startswith(
+            f"error: Activity function 'flaky' failed: RuntimeError: transient failure {attempts}"
+        )
