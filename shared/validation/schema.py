@@ -16,7 +16,7 @@ class Message(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     role: Literal["system", "user", "assistant"]
     content: Annotated[str, msgspec.Meta(min_length=1)]
     name: Any = None
-    weight: Literal[0, 1] | None = None
+    weight: Literal[0, 1] | msgspec.UnsetType = msgspec.UNSET
 
 
 class Example(msgspec.Struct, gc=False):

@@ -84,6 +84,7 @@ class _Validation:
         self.warnings = FindingCollector(config.max_findings_per_code)
         self.secret_findings = self.errors if config.secrets_are_errors else self.warnings
         self.secret_code = ErrorCode.SECRET_DETECTED if config.secrets_are_errors else WarningCode.SECRET_DETECTED
+        self._short_words = config.short_reply_words
         self.examples = 0
         self.valid_examples = 0
         self.first_lines: dict[int, int] = {}
@@ -169,17 +170,12 @@ class _Validation:
         try:
             messages = decode_example(line).messages
         except (msgspec.MsgspecError, ValueError, RecursionError):  # msgspec: UnicodeDecodeError on bad UTF-8
-            checked = self._check_slowly(number, line)
-            if checked is None:
+            messages = None
+        if messages is None or not self._check_example(number, line, messages):
+            # Off the fast path: find and report every problem, then check the example again if it has none.
+            messages = self._check_slowly(number, line)
+            if messages is None or not self._check_example(number, line, messages):
                 return
-            messages = checked
-        else:
-            if not _plainly_valid(messages):
-                checked = self._check_slowly(number, line)
-                if checked is None:
-                    return
-                messages = checked
-        self._check_example(number, line, messages)
         self.pending.append((number, messages))
         if len(self.pending) >= _BATCH:
             self._flush()
@@ -195,7 +191,8 @@ class _Validation:
         if checked is None:
             return None
         return [
-            Message(role=m["role"], content=m["content"], name=m.get("name"), weight=m.get("weight")) for m in checked
+            Message(role=m["role"], content=m["content"], name=m.get("name"), weight=m.get("weight", msgspec.UNSET))
+            for m in checked
         ]
 
     def _parse_error(self, number: int, line: bytes, error: orjson.JSONDecodeError) -> None:
@@ -307,17 +304,39 @@ class _Validation:
             return False
         return True
 
-    def _check_example(self, number: int, line: bytes, messages: list[Message]) -> None:
+    def _check_example(self, number: int, line: bytes, messages: list[Message]) -> bool:
+        """Warnings of a decoded example; False (and nothing reported) when it breaks a rule of its own.
+
+        The rules the schema cannot express: an assistant message exists, only assistant messages have a
+        weight, no content is blank. One pass over the messages, since this runs for every line.
+        """
+        has_assistant = False
+        system = None
+        short_replies: list[int] = []
+        short = self._short_words
+        short_chars = 16 * short
+        for index, message in enumerate(messages, 1):
+            content = message.content
+            if message.role == "assistant":
+                has_assistant = True
+                if len(content) < short_chars and message.weight != 0 and len(content.split()) < short:
+                    short_replies.append(index)
+            elif message.weight is not msgspec.UNSET:
+                return False
+            elif system is None and message.role == "system":
+                system = content
+            if content.isspace():
+                return False
+        if not has_assistant:
+            return False
+        self._warn_example(number, line, system, messages[-1].role, short_replies)
+        return True
+
+    def _warn_example(self, number: int, line: bytes, system: str | None, last: str, short_replies: list[int]) -> None:
         warn = self.warnings.add
-        key = hash(line)
-        first = self.first_lines.setdefault(key, number)
+        first = self.first_lines.setdefault(hash(line), number)
         if first != number:
             warn(WarningCode.DUPLICATE_EXAMPLE, number, f"the same example as line {first}")
-        system = None
-        for message in messages:
-            if message.role == "system":
-                system = message.content
-                break
         if system is None:
             warn(WarningCode.MISSING_SYSTEM_MESSAGE, number, "no system message; Phi-3 learns best with one")
         elif self.system_prompt is None:
@@ -328,23 +347,18 @@ class _Validation:
                 number,
                 "the system message differs from the first one; use the one you will deploy with",
             )
-        last = messages[-1].role
         if last != "assistant":
             warn(
                 WarningCode.LAST_MESSAGE_NOT_ASSISTANT,
                 number,
                 f"the conversation ends with a {last} message; end it with the assistant's reply",
             )
-        short = self.config.short_reply_words
-        for index, message in enumerate(messages, 1):
-            if message.role == "assistant" and message.weight != 0:
-                content = message.content
-                if len(content) < 16 * short and len(content.split()) < short:
-                    warn(
-                        WarningCode.SHORT_ASSISTANT_REPLY,
-                        number,
-                        f"message {index}: the assistant reply has fewer than {short} words",
-                    )
+        for reply in short_replies:
+            warn(
+                WarningCode.SHORT_ASSISTANT_REPLY,
+                number,
+                f"message {reply}: the assistant reply has fewer than {self._short_words} words",
+            )
 
     def _flush(self) -> None:
         if not self.pending:
@@ -408,19 +422,6 @@ class _Validation:
 def _in_line_order(findings: list[Finding]) -> list[Finding]:
     """File-level findings first, then by line (stable, so a line's findings keep their order)."""
     return sorted(findings, key=lambda finding: -1 if finding.line is None else finding.line)
-
-
-def _plainly_valid(messages: list[Message]) -> bool:
-    """What the schema cannot say: an assistant message exists, weights only on it, no blank content."""
-    has_assistant = False
-    for message in messages:
-        if message.role == "assistant":
-            has_assistant = True
-        elif message.weight is not None:
-            return False
-        if message.content.isspace():
-            return False
-    return has_assistant
 
 
 def _take_head(chunks: Iterator[bytes]) -> tuple[bytes, Iterator[bytes]]:

@@ -38,18 +38,22 @@ def test_good_file_exits_0_with_only_the_report_json_on_stdout() -> None:
     assert report["stats"]["examples"] == len(SAMPLE.read_bytes().splitlines())
 
 
-def test_bad_file_exits_1_with_a_readable_table_naming_code_and_line() -> None:
-    done = devhost("validate", str(BAD / "invalid_role.jsonl"))
-    assert done.returncode == 1
-    assert "INVALID" in done.stdout
-    assert "invalid_role" in done.stdout
-    assert "│    3 │" in done.stdout
+def test_bad_file_exits_1_with_a_readable_table_naming_code_and_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(BAD / "invalid_role.jsonl")]) == 1
+    out = capsys.readouterr().out
+    assert "INVALID" in out
+    assert "invalid_role" in out
+    assert "│    3 │" in out
 
 
-def test_usage_errors_exit_2() -> None:
-    assert devhost("validate", str(ROOT / "no-such-file.jsonl")).returncode == 2
-    assert devhost("validate", str(SAMPLE), "--no-such-flag").returncode == 2
-    assert devhost("validate", str(SAMPLE), "--base-model", "gpt-4").returncode == 2
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(ROOT / "no-such-file.jsonl")]) == 2
+    assert main(["validate", str(SAMPLE), "--base-model", "gpt-4"]) == 2
+    assert main(["validate", str(SAMPLE), "--epochs", "0"]) == 2
+    assert "unknown base model" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        main(["validate", str(SAMPLE), "--no-such-flag"])
+    assert exited.value.code == 2
 
 
 def test_the_command_imports_nothing_heavy() -> None:
