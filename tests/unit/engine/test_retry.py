@@ -123,3 +123,13 @@ def test_every_retry_policy_outcome_matches_the_hosts_history(
         assert status.output.startswith(
             f"error: Activity function 'flaky' failed: RuntimeError: transient failure {attempts}"
         )
+
+
+def test_retries_continue_while_the_orchestrator_moves_on_after_a_race(make_engine: EngineFactory) -> None:
+    engine = make_engine(app, activity_workers=2)
+    request = {"key": uuid.uuid4().hex, "failures": 2}
+    status = engine.run_until_complete(engine.start_new("retry_race", input=request))
+    assert status.output == ["b", "c", "ok after 3 attempts"]
+    shape = _shape(engine.get_history(status.instance_id))
+    scheduled = [task_id for kind, task_id in shape if kind in ("TASK_SCHEDULED", "TIMER_CREATED")]
+    assert sorted(scheduled) == list(range(len(scheduled)))  # every SDK sequence id used exactly once
