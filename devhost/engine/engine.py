@@ -452,6 +452,8 @@ class Engine:
     def _turn(self, instance_id: str) -> None:
         self._turns.run(instance_id)
 
+    # ---- activities --------------------------------------------------------------------------------
+
     def _dispatch_activities(self) -> None:
         if self._stopping:
             return
@@ -509,7 +511,7 @@ class Engine:
                 self._running.pop(item.id, None)
                 self._wake.notify_all()
 
-    # ---- turns -------------------------------------------------------------------------------------
+    # ---- lookups -----------------------------------------------------------------------------------
 
     def _require(self, instance_id: str) -> dict[str, Any]:
         row = self._store.get_instance(instance_id)

@@ -141,7 +141,7 @@ class TurnProcessor:
                     self._finish(db, hot, [], RuntimeStatus.FAILED, now, failure=failure)
             self._wake.notify_all()
 
-    # ---- activities --------------------------------------------------------------------------------
+    # ---- one turn ----------------------------------------------------------------------------------
 
     def _load_hot(self, instance_id: str) -> _Hot | None:
         hot = self._hot.get(instance_id)
