@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -128,18 +129,29 @@ class FunctionsHost:
         request = build_request(method, url, headers=headers, query=query, route_params=match.route_params, body=body)
         invocation_id = str(uuid.uuid4())
         try:
-            return reply_from_result(self.invoker.invoke(trigger, request))
+            return reply_from_result(self._invoke(trigger, request, f"{method} {path}"))
         except Exception:
             log.exception("function %s failed (invocation %s)", trigger.name, invocation_id)
             return json_reply(500, {"error": f"function {trigger.name} failed", "invocationId": invocation_id})
 
     def invoke_blob(self, trigger: FunctionTrigger, store: BlobStore, info: BlobInfo) -> Any:
         """Invoke a blob trigger for one blob; its content streams from the store as the function reads."""
-        return self.invoker.invoke(trigger, StreamedBlobInputStream(store, info))
+        return self._invoke(trigger, StreamedBlobInputStream(store, info), f"blob {info.container}/{info.name}")
 
     def invoke_servicebus(self, trigger: FunctionTrigger, message: ServiceBusReceivedMessage) -> Any:
         """Invoke a Service Bus trigger for one received message; raising means the message is not settled."""
-        return self.invoker.invoke(trigger, build_servicebus_message(message))
+        return self._invoke(trigger, build_servicebus_message(message), f"message {message.message_id}")
+
+    def _invoke(self, trigger: FunctionTrigger, value: Any, reason: str) -> Any:
+        started = time.monotonic()
+        log.info("executing %s (%s)", trigger.name, reason)
+        try:
+            result = self.invoker.invoke(trigger, value)
+        except Exception:
+            log.info("executed %s: failed after %.0f ms", trigger.name, (time.monotonic() - started) * 1000)
+            raise
+        log.info("executed %s: succeeded in %.0f ms", trigger.name, (time.monotonic() - started) * 1000)
+        return result
 
     def timer_scheduler(self, status_path: Path | None = None, clock: Clock = utc_now) -> TimerScheduler:
         """A scheduler of this app's timer functions (not started)."""
