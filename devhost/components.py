@@ -43,7 +43,8 @@ def children(home: Devhost) -> None:
 
 def storage(home: Devhost) -> None:
     """Azurite with its data under the data directory; the three containers; the app's storage settings."""
-    server = start_azurite(home.data_dir / "azurite")
+    # The kernel ends Azurite if the starting thread dies, even by SIGKILL; the registry is the fallback.
+    server = start_azurite(home.data_dir / "azurite", stop_with_parent=True)
     registry = ChildRegistry(home.data_dir)
     registry.add("azurite", server.process.pid)
 

@@ -78,7 +78,11 @@ class Devhost:
     # ---- life cycle ---------------------------------------------------------------------------
 
     def start(self) -> Devhost:
-        """Start every component in order; if one fails, stop those already started and re-raise."""
+        """Start every component in order; if one fails, stop those already started and re-raise.
+
+        Call it from a thread that lives as long as the devhost (the main thread): server children are
+        ended by the kernel when the thread that started them dies.
+        """
         if self._started:
             raise RuntimeError("this devhost is already started")
         self._started = True
