@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "devhost.commands.status",
     "devhost.commands.run_commands",
     "devhost.commands.validate",
+    "devhost.commands.instance",
 )
 
 Handler = Callable[[argparse.Namespace], int]
