@@ -15,6 +15,7 @@ from pydantic import SecretStr
 
 from devhost.azurite import start_azurite
 from devhost.blob_poller import BlobPoller
+from devhost.client_loop import run_on_client_loop
 from devhost.engine import Engine, RealClock, VirtualClock
 from devhost.engine.client import client_binding_json
 from devhost.functions_host import FunctionsHost, FunctionsHttpServer
@@ -99,8 +100,20 @@ def engine(home: Devhost) -> None:
         home.addresses["management"] = durable.management_url
 
 
+def _close_durable_http_session() -> None:
+    # The SDK's one aiohttp session would otherwise be reported unclosed at exit; the SDK recreates it on
+    # the next client call, so an in-process devhost started again still works.
+    from azure.durable_functions.models.utils import http_utils  # noqa: PLC0415 (only at stop)
+
+    try:
+        run_on_client_loop(http_utils._close_session(), 10)
+    except Exception:
+        log.debug("closing the Durable SDK's HTTP session failed", exc_info=True)
+
+
 def functions(home: Devhost) -> None:
     """The app's non-durable functions and their HTTP server on 127.0.0.1."""
+    home.on_stop(_close_durable_http_session)
     host = FunctionsHost(home.app, home.client_binding)
     home.on_stop(host.close)
     management_url = None if home.engine is None else home.engine.management_url
