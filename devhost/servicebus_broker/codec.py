@@ -13,6 +13,8 @@ from typing import Any
 
 from proton import Data, Described, symbol, timestamp, ulong
 
+from devhost.servicebus_broker.amqp_values import AmqpDecodeError, section_value
+
 HEADER = 0x70
 DELIVERY_ANNOTATIONS = 0x71
 MESSAGE_ANNOTATIONS = 0x72
@@ -83,6 +85,13 @@ def unpack_batch(buf: bytes) -> list[bytes]:
 
 
 def _decode_value(section: bytes) -> Any:
+    try:
+        return section_value(section)
+    except (AmqpDecodeError, TypeError):  # arrays and other rarities: proton's full decoder
+        return _proton_value(section)
+
+
+def _proton_value(section: bytes) -> Any:
     data = Data()
     data.decode(section)
     data.rewind()
@@ -163,7 +172,7 @@ class Stamp:
 
 def stamp(sections: list[tuple[int, bytes]], mark: Stamp) -> bytes:
     """The message re-encoded for delivery: a new header and the broker's message annotations."""
-    annotations: dict[Any, Any] = {}
+    original_annotations: bytes | None = None
     kept: list[bytes] = []
     delivery_annotations = b""
     durable = True
@@ -174,35 +183,59 @@ def stamp(sections: list[tuple[int, bytes]], mark: Stamp) -> bytes:
         elif code == DELIVERY_ANNOTATIONS:
             delivery_annotations = section
         elif code == MESSAGE_ANNOTATIONS:
-            annotations = dict(_decode_value(section) or {})
+            original_annotations = section
         else:
             kept.append(section)
-    annotations[symbol("x-opt-sequence-number")] = mark.sequence_number
-    annotations[symbol("x-opt-enqueued-time")] = timestamp(mark.enqueued_ms)
-    annotations[symbol("x-opt-message-state")] = mark.message_state
-    if mark.locked_until_ms is not None:
-        annotations[symbol("x-opt-locked-until")] = timestamp(mark.locked_until_ms)
-    if mark.dead_letter_source is not None:
-        annotations[symbol("x-opt-deadletter-source")] = mark.dead_letter_source
     header = _encode_header(durable, mark.delivery_count)
-    return b"".join([header, delivery_annotations, _encode_section(MESSAGE_ANNOTATIONS, annotations), *kept])
+    if original_annotations is None:
+        annotations = _encode_broker_annotations(mark)
+    else:
+        merged = dict(_proton_value(original_annotations) or {})
+        merged[symbol("x-opt-sequence-number")] = mark.sequence_number
+        merged[symbol("x-opt-enqueued-time")] = timestamp(mark.enqueued_ms)
+        merged[symbol("x-opt-message-state")] = mark.message_state
+        if mark.locked_until_ms is not None:
+            merged[symbol("x-opt-locked-until")] = timestamp(mark.locked_until_ms)
+        if mark.dead_letter_source is not None:
+            merged[symbol("x-opt-deadletter-source")] = mark.dead_letter_source
+        annotations = _encode_section(MESSAGE_ANNOTATIONS, merged)
+    return b"".join([header, delivery_annotations, annotations, *kept])
+
+
+def _symbol(name: str) -> bytes:
+    raw = name.encode()
+    return b"\xa3" + bytes([len(raw)]) + raw
+
+
+_SEQUENCE = _symbol("x-opt-sequence-number")
+_ENQUEUED = _symbol("x-opt-enqueued-time")
+_STATE = _symbol("x-opt-message-state")
+_LOCKED_UNTIL = _symbol("x-opt-locked-until")
+_DEAD_LETTER_SOURCE = _symbol("x-opt-deadletter-source")
+
+
+def _encode_broker_annotations(mark: Stamp) -> bytes:
+    """`message-annotations` with only the broker's entries, encoded directly (the common case)."""
+    parts = [
+        _SEQUENCE + b"\x81" + mark.sequence_number.to_bytes(8, "big", signed=True),
+        _ENQUEUED + b"\x83" + mark.enqueued_ms.to_bytes(8, "big", signed=True),
+        _STATE + b"\x71" + mark.message_state.to_bytes(4, "big", signed=True),
+    ]
+    if mark.locked_until_ms is not None:
+        parts.append(_LOCKED_UNTIL + b"\x83" + mark.locked_until_ms.to_bytes(8, "big", signed=True))
+    if mark.dead_letter_source is not None:
+        source = mark.dead_letter_source.encode()
+        parts.append(_DEAD_LETTER_SOURCE + b"\xb1" + len(source).to_bytes(4, "big") + source)
+    body = b"".join(parts)
+    count = len(parts) * 2
+    return b"\x00\x53\x72\xd1" + (len(body) + 4).to_bytes(4, "big") + count.to_bytes(4, "big") + body
 
 
 def _encode_header(durable: bool, delivery_count: int) -> bytes:
-    data = Data()
-    data.put_described()
-    data.enter()
-    data.put_ulong(HEADER)
-    data.put_list()
-    data.enter()
-    data.put_bool(durable)
-    data.put_null()  # priority
-    data.put_null()  # ttl
-    data.put_null()  # first-acquirer
-    data.put_uint(delivery_count)
-    data.exit()
-    data.exit()
-    return bytes(data.encode())
+    """`header` = list [durable, priority, ttl, first-acquirer, delivery-count], encoded directly."""
+    count = b"\x70" + delivery_count.to_bytes(4, "big")
+    fields = (b"\x41" if durable else b"\x42") + b"\x40\x40\x40" + count
+    return b"\x00\x53\x70\xc0" + bytes([len(fields) + 1, 5]) + fields
 
 
 def with_application_properties(sections: list[tuple[int, bytes]], extra: dict[str, Any]) -> bytes:

@@ -133,6 +133,7 @@ class Entity:
         self.session_states: dict[str, bytes | None] = {}
         self.session_owners: dict[str, Any] = {}
         self.consumers: list[Any] = []
+        self.scheduled = 0
 
     # -- adding -------------------------------------------------------------------------------------
 
@@ -157,7 +158,9 @@ class Entity:
         self.messages[message.seq] = message
         self._store.insert(self._row(message))
         self._store.last_sequence(self.path, self.last_seq)
-        if not scheduled:
+        if scheduled:
+            self.scheduled += 1
+        else:
             self._make_ready(message)
         return message.seq
 
@@ -179,6 +182,8 @@ class Entity:
         self.last_seq = max(self.last_seq, message.seq)
         if message.state is MessageState.ACTIVE:
             self._make_ready(message)
+        elif message.state is MessageState.SCHEDULED:
+            self.scheduled += 1
 
     def _row(self, message: StoredMessage) -> StoredRow:
         return StoredRow(
@@ -352,8 +357,11 @@ class Entity:
     def due_scheduled(self, now_ms: int) -> bool:
         """Make scheduled messages whose time came available; whether any did."""
         changed = False
+        if not self.scheduled:
+            return changed
         for message in self.messages.values():
             if message.state is MessageState.SCHEDULED and (message.visible_ms or 0) <= now_ms:
+                self.scheduled -= 1
                 message.state = MessageState.ACTIVE
                 message.visible_ms = None
                 self._persist(message)
@@ -394,6 +402,7 @@ class Entity:
         for seq in seqs:
             message = self.messages.get(seq)
             if message is not None and message.state is MessageState.SCHEDULED:
+                self.scheduled -= 1
                 self.remove(message)
 
     def set_session_state(self, session_id: str, state: bytes | None) -> None:

@@ -66,6 +66,8 @@ class Store:
     def __init__(self, path: Path | None) -> None:
         self._db: sqlite3.Connection | None = None
         self._pending: list[tuple[str, tuple[Any, ...]]] = []
+        self._sequences: dict[str, int] = {}
+        self._duplicates: list[tuple[str, str, int]] = []
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -106,11 +108,13 @@ class Store:
 
     def last_sequence(self, entity: str, seq: int) -> None:
         """Record the entity's highest sequence number so numbers are never reused after a restart."""
-        self._queue(_SEQUENCE, (entity, seq))
+        if self._db is not None:
+            self._sequences[entity] = seq
 
     def duplicate(self, scope: str, message_id: str, expires_ms: int) -> None:
         """Remember a message id for duplicate detection."""
-        self._queue(_DUPLICATE, (scope, message_id, expires_ms))
+        if self._db is not None:
+            self._duplicates.append((scope, message_id, expires_ms))
 
     def prune_duplicates(self, now_ms: int) -> None:
         """Forget message ids whose detection window has passed."""
@@ -123,18 +127,22 @@ class Store:
     @property
     def dirty(self) -> bool:
         """Whether writes are waiting for `flush`."""
-        return bool(self._pending)
+        return bool(self._pending or self._sequences or self._duplicates)
 
     def flush(self) -> None:
         """Commit every queued write in one transaction, in the order they were made."""
-        if self._db is None or not self._pending:
+        if self._db is None or not self.dirty:
             return
         pending, self._pending = self._pending, []
+        sequences, self._sequences = self._sequences, {}
+        duplicates, self._duplicates = self._duplicates, []
         self._db.execute("BEGIN")
         try:
             # Consecutive writes of one kind go in one executemany; their order is kept.
             for sql, group in groupby(pending, key=itemgetter(0)):
                 self._db.executemany(sql, [params for _, params in group])
+            self._db.executemany(_SEQUENCE, sequences.items())
+            self._db.executemany(_DUPLICATE, duplicates)
         except BaseException:
             self._db.execute("ROLLBACK")
             raise

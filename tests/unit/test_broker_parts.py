@@ -101,3 +101,35 @@ def test_correlation_filters_and_their_fields(rule: CorrelationFilter | None, ex
     )
 
     assert matches(rule, facts) is expected
+
+
+def test_broker_annotations_decode_as_the_sdk_expects() -> None:
+    mark = Stamp(
+        sequence_number=9,
+        enqueued_ms=1_700_000_000_000,
+        delivery_count=300,
+        locked_until_ms=1_700_000_060_000,
+        dead_letter_source="q",
+    )
+    delivered = Message()
+    delivered.decode(stamp(split_sections(_message(id="m")), mark))
+
+    assert delivered.delivery_count == 300
+    assert delivered.durable is True
+    assert delivered.annotations == {
+        "x-opt-sequence-number": 9,
+        "x-opt-enqueued-time": 1_700_000_000_000,
+        "x-opt-message-state": 0,
+        "x-opt-locked-until": 1_700_000_060_000,
+        "x-opt-deadletter-source": "q",
+    }
+
+
+def test_a_senders_own_annotations_are_kept() -> None:
+    raw = _message(id="m", annotations={"x-opt-partition-key": "p"})
+
+    delivered = Message()
+    delivered.decode(stamp(split_sections(raw), Stamp(sequence_number=1, enqueued_ms=5, delivery_count=0)))
+
+    assert delivered.annotations["x-opt-partition-key"] == "p"
+    assert delivered.annotations["x-opt-sequence-number"] == 1
