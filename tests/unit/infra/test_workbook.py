@@ -8,6 +8,11 @@ import ast
 import json
 from typing import Any
 
+from antlr4 import CommonTokenStream, InputStream
+from antlr4.error.ErrorListener import ErrorListener
+from kusto_query_language_parser.parse_tools.KqlLexer import KqlLexer
+from kusto_query_language_parser.parse_tools.KqlParser import KqlParser
+
 from tests.unit.infra.bicep import INFRA_DIR, REPO_ROOT, function_call, one
 
 WORKBOOK = INFRA_DIR / "workbooks" / "finetune-ops.workbook.json"
@@ -83,6 +88,38 @@ def test_every_metric_and_attribute_the_workbook_queries_is_emitted_and_every_me
     assert queried <= metrics | attributes, (
         f"the workbook queries what the service never emits: {sorted(queried - metrics - attributes)}"
     )
+
+
+class _Errors(ErrorListener):  # type: ignore[misc]
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def syntaxError(  # noqa: N802, PLR0917 -- ANTLR calls it by this name with these positional arguments
+        self, recognizer: object, symbol: object, line: int, column: int, message: str, error: object
+    ) -> None:
+        self.errors.append(f"{line}:{column} {message[:200]}")
+
+
+def _kql_syntax_errors(query: str) -> list[str]:
+    listener = _Errors()
+    lexer = KqlLexer(InputStream(query))
+    lexer.removeErrorListeners()
+    lexer.addErrorListener(listener)
+    parser = KqlParser(CommonTokenStream(lexer))
+    parser.removeErrorListeners()
+    parser.addErrorListener(listener)
+    parser.top()
+    return listener.errors
+
+
+def test_every_query_is_valid_kql() -> None:
+    for name, query in _queries().items():
+        concrete = query.replace("{TimeRange:grain}", "1h")
+        assert _kql_syntax_errors(concrete) == [], f"workbook item {name}: {query}"
+
+
+def test_the_kql_check_catches_a_broken_query() -> None:
+    assert _kql_syntax_errors("customMetrics | where name == | summarize count() by")
 
 
 def test_recent_runs_come_from_the_run_id_and_stage_span_attributes() -> None:
