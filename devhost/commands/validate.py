@@ -60,8 +60,7 @@ def run(args: argparse.Namespace) -> int:
         return _usage_error(str(error))
     reports: dict[str, ValidationReport] = {}
     for role, path in files:
-        # A validation file is not trained on: it needs no minimum size beyond one example.
-        file_config = config if role == "training" else config.model_copy(update={"min_examples": 1})
+        file_config = config if role == "training" else config.for_validation_file()
         reports[role] = validate_path(path, file_config)
     valid = all(report.valid for report in reports.values())
     if args.json:

@@ -9,21 +9,32 @@ Public API (everything else in this package is private)::
     config = ValidationConfig.from_settings(settings, base_model="Phi-3-mini-4k-instruct", epochs=3)
     report = validate_chunks(chunks, config)          # chunks: Iterable[bytes], e.g. a blob download
     report = validate_path("examples/xbox-support.jsonl", config)
+    report = validate_chunks(validation_chunks, config.for_validation_file())   # no 10-example minimum
     report.valid, report.errors, report.warnings      # Finding(code, line, message); line None = whole file
     report.error_counts, report.suppressed_errors     # per code: all found / found but not listed
-    report.stats, report.cost, report.token_count_exact
-    render_markdown(report), render_html(report)      # human-readable pages
+    report.stats, report.cost, report.token_count_exact, report.tokenizer
+    render_markdown(report), render_html(report)      # human-readable pages (HTML is self-contained)
 
-    prepared = prepare_datasets(training_chunks, validation_chunks_or_None, split=0.2, seed=run_id,
-                                train_out=f1, validation_out=f2)
-    prepared.ok, prepared.refusal                     # a too-small file to split is a result, not an exception
+    prepared = prepare_datasets(training_chunks, validation_chunks_or_None, 0.2, run_id, train_out, val_out)
+    prepared.ok, prepared.refusal                     # too few examples to split: a result, nothing written
+    prepared.train_examples, prepared.validation_examples, prepared.held_out   # first 5 held-out examples
 
-Validation streams: memory does not grow with the file (only a 64-bit hash per example, for duplicates,
-and three small integers per example, for the statistics). Error and warning codes are `ErrorCode` and
-`WarningCode`; findings of one code past `ValidationConfig.max_findings_per_code` are counted, not listed.
-Secrets and personal data are reported by kind and column, never echoed. Token counts are exact when
-`PHI3_TOKENIZER_PATH` names a Phi-3 tokenizer.json, else an offline estimate (see `tokens`), and the
-report says which.
+Findings: codes are `ErrorCode` / `WarningCode` (stable strings); at most `max_findings_per_code` (20) per
+code are listed, all are counted. Secrets and personal data are reported by kind and column, never echoed.
+Any error makes the report invalid; warnings never do.
+
+Validation streams: memory does not grow with the file beyond a 64-bit hash per example (duplicates),
+three small integers per example (statistics) and a bounded word cache. Valid lines take a fast path
+(msgspec decodes and checks the schema in C); any line off it is parsed again to report exactly what is
+wrong, with the same verdict (a property test holds both paths equal).
+
+Tokens: exact when `PHI3_TOKENIZER_PATH` names a Phi-3 tokenizer.json (`Phi3TokenizerCounter`), else an
+offline estimate (`EstimatingTokenCounter`, see `tokens` for its measured error); the report says which.
+
+`prepare_datasets` writes UTF-8 without BOM, LF, compact JSON per line; it splits by line (a multi-turn
+conversation is one line, so it stays whole), seeded by the run id (same file and seed, same sets); it
+refuses to split fewer than `min_examples_to_split` (20) examples. Raises `InvalidOptionsError` only for a
+split share outside (0, 1).
 """
 
 from __future__ import annotations

@@ -27,6 +27,10 @@ class ValidationConfig(BaseModel):
     secrets_are_errors: bool = Field(True, description="Leaked secrets are errors (else warnings).")
     max_findings_per_code: int = Field(20, ge=0, description="Findings listed per code; the rest are counted.")
 
+    def for_validation_file(self) -> ValidationConfig:
+        """The same checks for a validation file, which is not trained on: one example is enough."""
+        return self.model_copy(update={"min_examples": 1})
+
     @classmethod
     def from_settings(
         cls,

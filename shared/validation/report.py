@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 
 class Finding(BaseModel):
@@ -76,11 +76,13 @@ class ValidationReport(BaseModel):
     tokenizer: str = Field("", description="Which token counter produced the counts.")
     stopped_early: bool = Field(False, description="Reading stopped before the end (size limit, binary data).")
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def suppressed_errors(self) -> dict[str, int]:
         """Per code, how many errors were counted but not listed."""
         return _suppressed(self.error_counts, self.errors)
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def suppressed_warnings(self) -> dict[str, int]:
         """Per code, how many warnings were counted but not listed."""

@@ -108,3 +108,9 @@ def test_estimator_survives_endless_distinct_words() -> None:
     counter = EstimatingTokenCounter(cache_words=10)
     text = " ".join(f"w{i}x" for i in range(1000))
     assert counter.count_text(text) == counter.count_text(text) > 1000
+
+
+def test_words_with_digits_count_like_their_zeroed_shape_which_is_what_cl100k_does() -> None:
+    counter = EstimatingTokenCounter()
+    for word in ["#123456", "0x1f2e3d4c", "2024-05-01", "v1.2.3", "ERR-8007000E", "42", "3.14159"]:
+        assert counter.count_text(word) == counter.count_text_directly(" " + word), word
