@@ -1,0 +1,34 @@
+"""Typed, retried activity calls for orchestrators: pydantic in, pydantic out, one retry policy."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any, TypeVar
+
+import azure.durable_functions as df
+from pydantic import BaseModel
+
+ResultT = TypeVar("ResultT", bound=BaseModel)
+
+# Transient faults (throttling, 5xx, time-outs) are retried by the host; business outcomes are results.
+ACTIVITY_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5_000, max_number_of_attempts=4)
+
+Task = Any  # azure.durable_functions' TaskBase; its package has no type information
+
+
+def activity(context: df.DurableOrchestrationContext, name: str, payload: BaseModel) -> Task:
+    """Schedule an activity with the standard retry policy (yield the task to await it)."""
+    return context.call_activity_with_retry(name, ACTIVITY_RETRY, payload.model_dump(mode="json"))
+
+
+def parse(result_type: type[ResultT], value: Any) -> ResultT:
+    """Decode an activity result into its model."""
+    return result_type.model_validate(value)
+
+
+def call(
+    context: df.DurableOrchestrationContext, name: str, payload: BaseModel, result_type: type[ResultT]
+) -> Generator[Task, Any, ResultT]:
+    """Call an activity and decode its result: `result = yield from call(...)`."""
+    value = yield activity(context, name, payload)
+    return parse(result_type, value)

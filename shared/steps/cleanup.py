@@ -1,0 +1,29 @@
+"""The clean-up step: retention over a family's managed deployments, then its models."""
+
+from __future__ import annotations
+
+from shared.bootstrap import Services
+from shared.models import CleanupInput, CleanupResult
+from shared.policy import plan_retention
+from shared.steps.promote import read_alias
+
+
+def clean_up_family(services: Services, request: CleanupInput) -> CleanupResult:
+    """Keep the current deployment plus `keep_previous`; delete older deployments, then archive unserved models."""
+    backend = services.backend
+    record, _ = read_alias(services, request.family)
+    plan = plan_retention(
+        backend.list_managed_deployments(request.family),
+        backend.list_managed_models(request.family),
+        current_deployment=record.current.deployment.name if record else None,
+        keep_previous=request.keep_previous,
+        protected_runs=request.protected_runs,
+    )
+    for name in plan.delete_deployments:
+        backend.delete_deployment(name)
+    for model in plan.archive_models:
+        backend.archive_model(model.name, model.version)
+    return CleanupResult(
+        deleted_deployments=plan.delete_deployments,
+        archived_models=[f"{model.name}:{model.version}" for model in plan.archive_models],
+    )
