@@ -1,0 +1,109 @@
+"""A whole service on fakes: the real app and engine (virtual clock) over in-memory ports."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import pytest
+
+from devhost.engine import Engine, InstanceStatus, VirtualClock
+from shared.bootstrap import Services, use_services
+from shared.events import CloudEvent
+from shared.names import REPORTS_CONTAINER, STATE_CONTAINER, TRAINING_CONTAINER
+from shared.settings import Settings
+from tests.fakes.backend import EchoingChatClient, FakeBackend
+from tests.fakes.durable_client import EngineClient
+from tests.fakes.storage import InMemoryBlobStore
+from triggers.control import StartResult, start_run
+
+SYSTEM = "You are Contoso's Xbox support assistant. Answer in one or two short sentences."
+
+
+def chat_dataset(count: int = 30, *, topic: str = "console") -> bytes:
+    """A valid chat JSONL file with `count` distinct examples."""
+    lines = [
+        {
+            "messages": [
+                {"role": "system", "content": SYSTEM},
+                {"role": "user", "content": f"My {topic} shows error code {1000 + n}. What should I do?"},
+                {"role": "assistant", "content": f"Restart the {topic}, then look up error {1000 + n} in Settings."},
+            ]
+        }
+        for n in range(count)
+    ]
+    return b"\n".join(orjson.dumps(line) for line in lines) + b"\n"
+
+
+class RecordingPublisher:
+    """Keeps every published event, in order."""
+
+    def __init__(self) -> None:
+        self.events: list[CloudEvent] = []
+
+    def publish(self, events: Sequence[CloudEvent]) -> None:
+        self.events.extend(events)
+
+    def for_run(self, run_id: str) -> list[CloudEvent]:
+        return [event for event in self.events if event.subject == run_id]
+
+    def types(self, run_id: str) -> list[str]:
+        return [event.type for event in self.for_run(run_id)]
+
+
+@dataclass
+class World:
+    """The service under test and its fakes."""
+
+    engine: Engine
+    store: InMemoryBlobStore
+    publisher: RecordingPublisher
+    backend: FakeBackend
+    chat: EchoingChatClient
+    settings: Settings
+    services: Services
+    client: EngineClient = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.client = EngineClient(self.engine)
+
+    def upload(self, name: str, data: bytes, metadata: dict[str, str] | None = None) -> str:
+        return self.store.upload(TRAINING_CONTAINER, name, data, metadata=metadata)
+
+    def start(self, name: str, **overrides: Any) -> StartResult:
+        return asyncio.run(start_run(self.client, self.services, TRAINING_CONTAINER, name, overrides=overrides))
+
+    def run(self, name: str, data: bytes | None = None, metadata: dict[str, str] | None = None) -> InstanceStatus:
+        self.upload(name, data if data is not None else chat_dataset(), metadata)
+        result = self.start(name)
+        assert result.run_id is not None
+        return self.engine.run_until_complete(result.run_id, timeout_s=120)
+
+    def command(self, verb: str, run_id: str, reason: str | None = None) -> str:
+        from shared.servicebus import Command
+        from triggers.control import handle_command
+
+        command = Command.model_validate({"command": verb, "runId": run_id, "reason": reason})
+        return asyncio.run(handle_command(self.client, self.services, command))
+
+
+@pytest.fixture
+def world() -> Iterator[World]:
+    import function_app
+
+    store = InMemoryBlobStore()
+    for container in (TRAINING_CONTAINER, REPORTS_CONTAINER, STATE_CONTAINER):
+        store.ensure_container(container)
+    settings = Settings(poll_initial_seconds=60, poll_max_seconds=600, polls_per_generation=5, smoke_sample_size=3)
+    publisher, backend, chat = RecordingPublisher(), FakeBackend(), EchoingChatClient()
+    services = Services(settings=settings, store=store, publisher=publisher, backend=backend, chat=chat)
+    use_services(services)
+    engine = Engine(function_app.app, clock=VirtualClock(), activity_workers=2)
+    try:
+        yield World(engine, store, publisher, backend, chat, settings, services)
+    finally:
+        engine.stop()
+        use_services(None)

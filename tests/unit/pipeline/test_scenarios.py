@@ -1,0 +1,199 @@
+"""The pipeline's scenarios on the devhost engine (virtual clock) with in-memory fakes of every port."""
+
+from __future__ import annotations
+
+import orjson
+
+from devhost.engine import RuntimeStatus
+from shared.names import REPORTS_CONTAINER, STATE_CONTAINER, TRAINING_CONTAINER
+from shared.runs import run_id_for
+from tests.fakes.backend import FAKE_KEY_PREFIX
+from tests.unit.pipeline.conftest import World, chat_dataset
+from triggers.control import StartOutcome
+
+HAPPY_EVENTS = [
+    "finetune.run.accepted",
+    "finetune.validation.succeeded",
+    "finetune.preparation.succeeded",
+    "finetune.training.submitted",
+    "finetune.training.status_changed",
+    "finetune.training.status_changed",
+    "finetune.training.succeeded",
+    "finetune.deployment.succeeded",
+    "finetune.smoketest.passed",
+    "finetune.promotion.succeeded",
+    "finetune.cleanup.succeeded",
+    "finetune.run.succeeded",
+]
+
+
+def test_happy_path_publishes_every_event_in_order_and_promotes(world: World) -> None:
+    status = world.run("xbox/support.jsonl")
+    assert status.runtime_status is RuntimeStatus.COMPLETED, status.failure
+    run_id = status.instance_id
+    assert status.output["outcome"] == "succeeded"
+    assert world.publisher.types(run_id) == HAPPY_EVENTS
+    sequences = [event.data["sequence"] for event in world.publisher.for_run(run_id)]
+    assert sequences == list(range(1, len(HAPPY_EVENTS) + 1))
+    assert all(event.data["runId"] == run_id for event in world.publisher.for_run(run_id))
+    alias = orjson.loads(world.store.read_bytes(STATE_CONTAINER, "aliases/xbox.json")[0])
+    assert alias["current"]["run_id"] == run_id
+    assert world.store.get_tags(TRAINING_CONTAINER, "xbox/support.jsonl") == {"ft_run_id": run_id, "ft_status": "succeeded"}
+    for report in ("report.html", "summary.json", "validation-report.json", "smoke-report.json", "train.jsonl"):
+        world.store.read_bytes(REPORTS_CONTAINER, f"runs/{run_id}/{report}")
+    assert world.backend.submit_calls == 1
+    assert status.custom_status["stage"] == "succeeded"
+    assert [stage["stage"] for stage in status.custom_status["stages"]] == [
+        "validating", "preparing", "training", "deploying", "smoke_testing", "promoting", "cleaning_up",
+    ]
+
+
+def test_invalid_file_is_rejected_with_a_report_and_nothing_is_trained(world: World) -> None:
+    status = world.run("xbox/broken.jsonl", b'{"messages": [{"role": "user", "content": "hi"}]}\nnot json\n')
+    run_id = status.instance_id
+    assert status.output["outcome"] == "rejected"
+    assert world.publisher.types(run_id) == [
+        "finetune.run.accepted", "finetune.validation.failed", "finetune.run.rejected",
+    ]
+    failed = world.publisher.for_run(run_id)[1]
+    assert failed.data["errors"] >= 1
+    assert any("line 2" in error for error in failed.data["firstErrors"])
+    assert world.backend.jobs == {}
+    world.store.read_bytes(REPORTS_CONTAINER, f"runs/{run_id}/validation-report.json")
+    world.store.read_bytes(TRAINING_CONTAINER, "xbox/broken.jsonl")  # the upload is never deleted
+
+
+def test_the_same_blob_event_three_times_starts_one_run(world: World) -> None:
+    etag = world.upload("xbox/once.jsonl", chat_dataset())
+    outcomes = [world.start("xbox/once.jsonl").outcome for _ in range(3)]
+    assert outcomes == [StartOutcome.STARTED, StartOutcome.ALREADY_EXISTS, StartOutcome.ALREADY_EXISTS]
+    run_id = run_id_for(TRAINING_CONTAINER, "xbox/once.jsonl", etag)
+    world.engine.run_until_complete(run_id, timeout_s=120)
+    assert len([e for e in world.publisher.events if e.type == "finetune.run.accepted"]) == 1
+    assert world.backend.submit_calls == 1
+
+
+def test_a_re_upload_with_a_new_etag_is_a_new_run(world: World) -> None:
+    first = world.run("xbox/again.jsonl")
+    second = world.run("xbox/again.jsonl", chat_dataset(31))
+    assert first.instance_id != second.instance_id
+    assert second.output["outcome"] == "succeeded"
+
+
+def test_non_jsonl_uploads_are_skipped(world: World) -> None:
+    world.upload("xbox/readme.txt", b"hello")
+    assert world.start("xbox/readme.txt").outcome is StartOutcome.SKIPPED
+    assert world.publisher.events == []
+
+
+def test_training_failure_ends_the_run_without_a_deployment(world: World) -> None:
+    world.backend.faults.job_fails = True
+    status = world.run("xbox/fails.jsonl")
+    run_id = status.instance_id
+    assert status.output["outcome"] == "failed"
+    assert "out of memory" in status.output["reason"]
+    types = world.publisher.types(run_id)
+    assert "finetune.training.failed" in types
+    assert types[-1] == "finetune.run.failed"
+    assert world.backend.deployments == {}
+    assert world.backend.create_deployment_calls == 0
+
+
+def test_training_past_its_deadline_is_cancelled(world: World) -> None:
+    world.backend.faults.job_never_ends = True
+    status = world.run("xbox/slow.jsonl", metadata={"ft_max_training_hours": "2"})
+    assert status.output["outcome"] == "failed"
+    assert "did not finish within 2 hours" in status.output["reason"]
+    job = next(iter(world.backend.jobs.values()))
+    assert job.canceled
+
+
+def test_a_failed_deployment_is_compensated(world: World) -> None:
+    world.backend.faults.deployment_fails = True
+    status = world.run("xbox/nodeploy.jsonl")
+    assert status.output["outcome"] == "failed"
+    assert "deployment failed" in status.output["reason"]
+    assert world.backend.deployments == {}
+    assert len(world.backend.deleted) == 1
+    assert "finetune.deployment.failed" in world.publisher.types(status.instance_id)
+
+
+def test_a_failed_smoke_test_deletes_the_new_deployment_and_keeps_the_alias(world: World) -> None:
+    good = world.run("xbox/first.jsonl")
+    world.chat.broken = True
+    bad = world.run("xbox/second.jsonl")
+    assert bad.output["outcome"] == "failed"
+    assert "smoke test failed" in bad.output["reason"]
+    alias = orjson.loads(world.store.read_bytes(STATE_CONTAINER, "aliases/xbox.json")[0])
+    assert alias["current"]["run_id"] == good.instance_id
+    assert bad.custom_status["deployment_name"] not in world.backend.deployments
+    assert good.output["outcome"] == "succeeded"
+
+
+def test_approval_then_approve_promotes(world: World) -> None:
+    world.upload("xbox/gated.jsonl", chat_dataset(), {"ft_require_approval": "true"})
+    run_id = world.start("xbox/gated.jsonl").run_id
+    assert run_id is not None
+    world.engine.run_until_idle(timeout_s=120)
+    status = world.engine.get_status(run_id)
+    assert status is not None
+    assert status.custom_status["stage"] == "awaiting_approval"
+    assert "finetune.approval.requested" in world.publisher.types(run_id)
+    world.command("approve", run_id, "looks good")
+    final = world.engine.run_until_complete(run_id, timeout_s=120)
+    assert final.output["outcome"] == "succeeded"
+    assert "finetune.approval.granted" in world.publisher.types(run_id)
+
+
+def test_approval_then_reject_deletes_the_deployment(world: World) -> None:
+    world.upload("xbox/gated.jsonl", chat_dataset(), {"ft_require_approval": "true"})
+    run_id = world.start("xbox/gated.jsonl").run_id
+    assert run_id is not None
+    world.engine.run_until_idle(timeout_s=120)
+    world.command("reject", run_id, "answers too long")
+    final = world.engine.run_until_complete(run_id, timeout_s=120)
+    assert final.output["outcome"] == "rejected"
+    assert "answers too long" in final.output["reason"]
+    assert world.backend.deployments == {}
+
+
+def test_approval_that_never_comes_times_out_as_rejected(world: World) -> None:
+    status = world.run("xbox/gated.jsonl", metadata={"ft_require_approval": "true"})
+    assert status.output["outcome"] == "rejected"
+    assert "no decision within 72 hours" in status.output["reason"]
+    assert world.backend.deployments == {}
+
+
+def test_cancel_during_training_cancels_the_job(world: World) -> None:
+    world.backend.faults.job_never_ends = True
+    world.upload("xbox/cancel.jsonl", chat_dataset())
+    run_id = world.start("xbox/cancel.jsonl").run_id
+    assert run_id is not None
+    world.engine.run_until_idle(timeout_s=5)
+    world.command("cancel", run_id, "wrong dataset")
+    final = world.engine.run_until_complete(run_id, timeout_s=120)
+    assert final.output["outcome"] == "canceled"
+    assert world.publisher.types(run_id)[-1] == "finetune.run.canceled"
+    assert next(iter(world.backend.jobs.values())).canceled
+
+
+def test_retention_keeps_current_plus_previous_and_archives_older_models(world: World) -> None:
+    runs = [world.run(f"xbox/v{n}.jsonl", chat_dataset(30 + n)) for n in range(4)]
+    assert all(run.output["outcome"] == "succeeded" for run in runs)
+    remaining = sorted(world.backend.deployments)
+    assert remaining == sorted(run.output["deploymentName"] for run in runs[-2:])
+    archived = {name.split(":")[0] for name in world.backend.archived}
+    assert len(archived) == 2
+    assert all(runs[-1].instance_id not in name for name in archived)
+
+
+def test_no_secret_reaches_history_events_or_reports(world: World) -> None:
+    status = world.run("xbox/secret.jsonl")
+    assert world.chat.keys_seen, "the smoke test used the endpoint key"
+    history = orjson.dumps([event for event in world.engine.get_history(status.instance_id)], default=str)
+    events = orjson.dumps([event.model_dump(mode="json") for event in world.publisher.events])
+    reports = b"".join(
+        world.store.read_bytes(REPORTS_CONTAINER, info.name)[0] for info in world.store.list_blobs(REPORTS_CONTAINER)
+    )
+    for haystack in (history, events, reports, orjson.dumps(status.custom_status), orjson.dumps(status.output)):
+        assert FAKE_KEY_PREFIX.encode() not in haystack
