@@ -6,7 +6,7 @@ Jobs advance one state per poll (queued, running ... succeeded); faults are swit
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from pydantic import SecretStr
@@ -173,9 +173,9 @@ class FakeBackend:
 
 @dataclass
 class EchoingChatClient:
-    """Answers each probe with the reference reply it was trained on (or garbage when `broken`)."""
+    """Answers each probe through `responder` (a model that learned its data), or fails when `broken`."""
 
-    answers: dict[str, str] = field(default_factory=dict)
+    responder: Callable[[str], str] = lambda question: "I can help with Xbox consoles, games and accounts."
     broken: bool = False
     keys_seen: list[str] = field(default_factory=list)
 
@@ -186,5 +186,4 @@ class EchoingChatClient:
         if self.broken:
             return ChatResponse(status_code=500, error="HTTP 500 from the endpoint", latency_ms=3.0)
         last_user = next((m.content for m in reversed(messages) if m.role == "user"), "")
-        reply = self.answers.get(last_user, "I can help with Xbox consoles, games and accounts.")
-        return ChatResponse(status_code=200, content=reply, latency_ms=5.0)
+        return ChatResponse(status_code=200, content=self.responder(last_user), latency_ms=5.0)

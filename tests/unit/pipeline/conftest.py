@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -23,6 +25,18 @@ from triggers.control import StartResult, start_run
 SYSTEM = "You are Contoso's Xbox support assistant. Answer in one or two short sentences."
 
 
+_QUESTION = re.compile(r"My (\w+) shows error code (\d+)")
+
+
+def trained_reply(question: str) -> str:
+    """What a model fine-tuned on `chat_dataset` answers."""
+    match = _QUESTION.search(question)
+    if match is None:
+        return "I can help with Xbox consoles, games and accounts."
+    topic, code = match.groups()
+    return f"Restart the {topic}, then look up error {code} in Settings."
+
+
 def chat_dataset(count: int = 30, *, topic: str = "console") -> bytes:
     """A valid chat JSONL file with `count` distinct examples."""
     lines = [
@@ -30,7 +44,7 @@ def chat_dataset(count: int = 30, *, topic: str = "console") -> bytes:
             "messages": [
                 {"role": "system", "content": SYSTEM},
                 {"role": "user", "content": f"My {topic} shows error code {1000 + n}. What should I do?"},
-                {"role": "assistant", "content": f"Restart the {topic}, then look up error {1000 + n} in Settings."},
+                {"role": "assistant", "content": trained_reply(f"My {topic} shows error code {1000 + n}.")},
             ]
         }
         for n in range(count)
@@ -65,6 +79,7 @@ class World:
     chat: EchoingChatClient
     settings: Settings
     services: Services
+    clock: VirtualClock
     client: EngineClient = field(init=False)
 
     def __post_init__(self) -> None:
@@ -82,6 +97,18 @@ class World:
         assert result.run_id is not None
         return self.engine.run_until_complete(result.run_id, timeout_s=120)
 
+    def run_until_stage(self, run_id: str, stage: str, *, max_steps: int = 1000) -> None:
+        """Drive the engine, moving the virtual clock ten minutes at a time, until the run is in `stage`."""
+        for _ in range(max_steps):
+            self.engine.run_until_idle(timeout_s=60, advance_clock=False)
+            status = self.engine.get_status(run_id)
+            assert status is not None
+            if isinstance(status.custom_status, dict) and status.custom_status.get("stage") == stage:
+                return
+            assert not status.is_terminal, f"{run_id} ended before reaching {stage}: {status.output}"
+            self.clock.advance_to(self.clock.now() + timedelta(minutes=10))
+        raise AssertionError(f"{run_id} never reached {stage}")
+
     def command(self, verb: str, run_id: str, reason: str | None = None) -> str:
         from shared.servicebus import Command
         from triggers.control import handle_command
@@ -98,12 +125,13 @@ def world() -> Iterator[World]:
     for container in (TRAINING_CONTAINER, REPORTS_CONTAINER, STATE_CONTAINER):
         store.ensure_container(container)
     settings = Settings(poll_initial_seconds=60, poll_max_seconds=600, polls_per_generation=5, smoke_sample_size=3)
-    publisher, backend, chat = RecordingPublisher(), FakeBackend(), EchoingChatClient()
+    publisher, backend, chat = RecordingPublisher(), FakeBackend(), EchoingChatClient(responder=trained_reply)
     services = Services(settings=settings, store=store, publisher=publisher, backend=backend, chat=chat)
     use_services(services)
-    engine = Engine(function_app.app, clock=VirtualClock(), activity_workers=2)
+    clock = VirtualClock()
+    engine = Engine(function_app.app, clock=clock, activity_workers=2)
     try:
-        yield World(engine, store, publisher, backend, chat, settings, services)
+        yield World(engine, store, publisher, backend, chat, settings, services, clock)
     finally:
         engine.stop()
         use_services(None)

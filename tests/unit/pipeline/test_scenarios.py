@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import orjson
 
 from devhost.engine import RuntimeStatus
@@ -31,20 +33,29 @@ def test_happy_path_publishes_every_event_in_order_and_promotes(world: World) ->
     status = world.run("xbox/support.jsonl")
     assert status.runtime_status is RuntimeStatus.COMPLETED, status.failure
     run_id = status.instance_id
-    assert status.output["outcome"] == "succeeded"
+    assert status.output["outcome"] == "succeeded", status.output["reason"]
     assert world.publisher.types(run_id) == HAPPY_EVENTS
     sequences = [event.data["sequence"] for event in world.publisher.for_run(run_id)]
     assert sequences == list(range(1, len(HAPPY_EVENTS) + 1))
     assert all(event.data["runId"] == run_id for event in world.publisher.for_run(run_id))
     alias = orjson.loads(world.store.read_bytes(STATE_CONTAINER, "aliases/xbox.json")[0])
     assert alias["current"]["run_id"] == run_id
-    assert world.store.get_tags(TRAINING_CONTAINER, "xbox/support.jsonl") == {"ft_run_id": run_id, "ft_status": "succeeded"}
+    assert world.store.get_tags(TRAINING_CONTAINER, "xbox/support.jsonl") == {
+        "ft_run_id": run_id,
+        "ft_status": "succeeded",
+    }
     for report in ("report.html", "summary.json", "validation-report.json", "smoke-report.json", "train.jsonl"):
         world.store.read_bytes(REPORTS_CONTAINER, f"runs/{run_id}/{report}")
     assert world.backend.submit_calls == 1
     assert status.custom_status["stage"] == "succeeded"
     assert [stage["stage"] for stage in status.custom_status["stages"]] == [
-        "validating", "preparing", "training", "deploying", "smoke_testing", "promoting", "cleaning_up",
+        "validating",
+        "preparing",
+        "training",
+        "deploying",
+        "smoke_testing",
+        "promoting",
+        "cleaning_up",
     ]
 
 
@@ -53,7 +64,9 @@ def test_invalid_file_is_rejected_with_a_report_and_nothing_is_trained(world: Wo
     run_id = status.instance_id
     assert status.output["outcome"] == "rejected"
     assert world.publisher.types(run_id) == [
-        "finetune.run.accepted", "finetune.validation.failed", "finetune.run.rejected",
+        "finetune.run.accepted",
+        "finetune.validation.failed",
+        "finetune.run.rejected",
     ]
     failed = world.publisher.for_run(run_id)[1]
     assert failed.data["errors"] >= 1
@@ -134,10 +147,7 @@ def test_approval_then_approve_promotes(world: World) -> None:
     world.upload("xbox/gated.jsonl", chat_dataset(), {"ft_require_approval": "true"})
     run_id = world.start("xbox/gated.jsonl").run_id
     assert run_id is not None
-    world.engine.run_until_idle(timeout_s=120)
-    status = world.engine.get_status(run_id)
-    assert status is not None
-    assert status.custom_status["stage"] == "awaiting_approval"
+    world.run_until_stage(run_id, "awaiting_approval")
     assert "finetune.approval.requested" in world.publisher.types(run_id)
     world.command("approve", run_id, "looks good")
     final = world.engine.run_until_complete(run_id, timeout_s=120)
@@ -149,7 +159,7 @@ def test_approval_then_reject_deletes_the_deployment(world: World) -> None:
     world.upload("xbox/gated.jsonl", chat_dataset(), {"ft_require_approval": "true"})
     run_id = world.start("xbox/gated.jsonl").run_id
     assert run_id is not None
-    world.engine.run_until_idle(timeout_s=120)
+    world.run_until_stage(run_id, "awaiting_approval")
     world.command("reject", run_id, "answers too long")
     final = world.engine.run_until_complete(run_id, timeout_s=120)
     assert final.output["outcome"] == "rejected"
@@ -169,7 +179,9 @@ def test_cancel_during_training_cancels_the_job(world: World) -> None:
     world.upload("xbox/cancel.jsonl", chat_dataset())
     run_id = world.start("xbox/cancel.jsonl").run_id
     assert run_id is not None
-    world.engine.run_until_idle(timeout_s=5)
+    world.run_until_stage(run_id, "training")
+    world.clock.advance_to(world.clock.now() + timedelta(hours=1))
+    world.engine.run_until_idle(timeout_s=60, advance_clock=False)
     world.command("cancel", run_id, "wrong dataset")
     final = world.engine.run_until_complete(run_id, timeout_s=120)
     assert final.output["outcome"] == "canceled"
