@@ -357,7 +357,8 @@ class PipelineRun:
             "reportBlob": report.report_blob if report else None,
             "summaryBlob": report.summary_blob if report else None,
         }
-        yield from self._publish(_FINAL_EVENTS[outcome], outcome.value, summary, stage=final)
+        facts = {key: value for key, value in summary.items() if key != "runId"}
+        yield from self._publish(_FINAL_EVENTS[outcome], outcome.value, facts)
         self._set_status(outcome.value, reason, stage=final)
         return summary
 
@@ -406,16 +407,14 @@ class PipelineRun:
         self.sequence = result.next_sequence
         return result
 
-    def _publish(
-        self, event_type: EventType, state: str, data: dict[str, Any], *, stage: Stage | None = None
-    ) -> Generator[Task, Any, None]:
+    def _publish(self, event_type: EventType, state: str, data: dict[str, Any]) -> Generator[Task, Any, None]:
         event = PublishInput(
             run_id=self.run.run_id,
             event_type=event_type.value,
             sequence=self.sequence,
             state=state,
             time=self.context.current_utc_datetime,
-            data={"stage": (stage or self._current_stage()).value, **data},
+            data=data,
         )
         self.sequence += 1
         yield activity(self.context, names.PUBLISH_EVENT, event)

@@ -5,14 +5,12 @@ Tests replace them with `use_services(...)`, handing in fakes that implement the
 
 from __future__ import annotations
 
-import importlib
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
+from shared.foundry.factory import backend_from_settings
 from shared.foundry.port import FineTuningBackend
-from shared.servicebus import EventPublisher
+from shared.servicebus import EventPublisher, ServiceBusEventPublisher
 from shared.settings import Settings, get_settings
 from shared.smoketest import ChatEndpointClient, smoke_client_from_settings
 from shared.storage import BlobStore, blob_store_from_settings
@@ -33,18 +31,13 @@ _lock = threading.Lock()
 _services: Services | None = None
 
 
-def _factory(module: str, name: str) -> Callable[[Settings], Any]:
-    factory: Callable[[Settings], Any] = getattr(importlib.import_module(module), name)
-    return factory
-
-
 def build_services(settings: Settings) -> Services:
-    """The real adapters for these settings (backend modules are imported only when chosen)."""
+    """The real adapters for these settings."""
     return Services(
         settings=settings,
         store=blob_store_from_settings(settings),
-        publisher=_factory("shared.servicebus_publisher", "publisher_from_settings")(settings),
-        backend=_factory("shared.foundry.factory", "backend_from_settings")(settings),
+        publisher=ServiceBusEventPublisher.from_settings(settings),
+        backend=backend_from_settings(settings),
         chat=smoke_client_from_settings(settings),
     )
 

@@ -13,7 +13,7 @@ import azure.functions as func
 
 from shared.bootstrap import services
 from shared.names import COMMANDS_QUEUE
-from shared.servicebus import parse_command
+from shared.commands import parse_command
 from triggers.control import CommandConflictError, UnknownRunError, handle_command
 
 logger = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from shared.events import EventType, build_event
 from shared.models import BlobRef, RunInput, RunPolicy
 from shared.names import BLOB_RUN_ID_TAG, BLOB_STATUS_TAG
 from shared.runs import check_blob_name, overrides_from_metadata, resolve_options, run_id_for
-from shared.servicebus import Command
+from shared.commands import Command
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +118,6 @@ async def start_run(
         ACCEPTED_SEQUENCE,
         state="accepted",
         data={
-            "stage": "accepted",
             "blob": f"{container}/{blob_name}",
             "etag": info.etag,
             "family": options.family,

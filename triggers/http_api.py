@@ -16,7 +16,7 @@ from shared.bootstrap import services
 from shared.errors import BlobNotFoundError, InvalidCommandError, InvalidOptionsError
 from shared.names import run_reports_prefix
 from shared.runs import RUN_ID_PATTERN
-from shared.servicebus import Command
+from shared.commands import Command
 from triggers.control import (
     CommandConflictError,
     StartOutcome,

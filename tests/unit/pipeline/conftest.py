@@ -110,7 +110,7 @@ class World:
         raise AssertionError(f"{run_id} never reached {stage}")
 
     def command(self, verb: str, run_id: str, reason: str | None = None) -> str:
-        from shared.servicebus import Command
+        from shared.commands import Command
         from triggers.control import handle_command
 
         command = Command.model_validate({"command": verb, "runId": run_id, "reason": reason})

@@ -35,9 +35,9 @@ def test_happy_path_publishes_every_event_in_order_and_promotes(world: World) ->
     run_id = status.instance_id
     assert status.output["outcome"] == "succeeded", status.output["reason"]
     assert world.publisher.types(run_id) == HAPPY_EVENTS
-    sequences = [event.data["sequence"] for event in world.publisher.for_run(run_id)]
+    sequences = [event.data.sequence for event in world.publisher.for_run(run_id)]
     assert sequences == list(range(1, len(HAPPY_EVENTS) + 1))
-    assert all(event.data["runId"] == run_id for event in world.publisher.for_run(run_id))
+    assert all(event.data.run_id == run_id for event in world.publisher.for_run(run_id))
     alias = orjson.loads(world.store.read_bytes(STATE_CONTAINER, "aliases/xbox.json")[0])
     assert alias["current"]["run_id"] == run_id
     assert world.store.get_tags(TRAINING_CONTAINER, "xbox/support.jsonl") == {
@@ -69,8 +69,8 @@ def test_invalid_file_is_rejected_with_a_report_and_nothing_is_trained(world: Wo
         "finetune.run.rejected",
     ]
     failed = world.publisher.for_run(run_id)[1]
-    assert failed.data["errors"] >= 1
-    assert any("line 2" in error for error in failed.data["firstErrors"])
+    assert failed.data.facts["errors"] >= 1
+    assert any("line 2" in error for error in failed.data.facts["firstErrors"])
     assert world.backend.jobs == {}
     world.store.read_bytes(REPORTS_CONTAINER, f"runs/{run_id}/validation-report.json")
     world.store.read_bytes(TRAINING_CONTAINER, "xbox/broken.jsonl")  # the upload is never deleted
