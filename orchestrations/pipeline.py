@@ -157,6 +157,10 @@ class PipelineRun:
         self._enter(Stage.PREPARING, "splitting and registering the datasets")
         payload = PrepareInput(run_id=self.run.run_id, blob=self.run.blob, options=self.run.options)
         self.prepared = prepared = yield from self._work(names.PREPARE, payload, PrepareResult)
+        if not prepared.ok:
+            reason = prepared.refusal or "the data could not be prepared"
+            yield from self._publish(EventType.PREPARATION_FAILED, "failed", {"reason": reason})
+            raise RunEndedError(RunOutcome.REJECTED, f"preparation refused: {reason}")
         facts = {"trainExamples": prepared.train_examples, "validationExamples": prepared.validation_examples}
         yield from self._publish(EventType.PREPARATION_SUCCEEDED, "succeeded", facts)
 

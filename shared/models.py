@@ -127,13 +127,15 @@ class PrepareInput(BaseModel):
 
 
 class PrepareResult(BaseModel):
-    """The registered datasets and the held-out probes for the smoke test."""
+    """The registered datasets and the held-out probes, or why the data could not be prepared."""
 
-    training_data_uri: str
-    validation_data_uri: str
-    train_examples: int
-    validation_examples: int
-    probes_blob: str
+    ok: bool = True
+    refusal: str | None = None
+    training_data_uri: str = ""
+    validation_data_uri: str = ""
+    train_examples: int = 0
+    validation_examples: int = 0
+    probes_blob: str = ""
 
 
 class SubmitInput(BaseModel):

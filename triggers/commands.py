@@ -12,8 +12,8 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from shared.bootstrap import services
-from shared.names import COMMANDS_QUEUE
 from shared.commands import parse_command
+from shared.names import COMMANDS_QUEUE
 from triggers.control import CommandConflictError, UnknownRunError, handle_command
 
 logger = logging.getLogger(__name__)

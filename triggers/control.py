@@ -15,12 +15,12 @@ from pydantic import BaseModel
 
 from orchestrations import names
 from shared.bootstrap import Services
+from shared.commands import Command
 from shared.errors import InvalidOptionsError, OrchestratorError
 from shared.events import EventType, build_event
 from shared.models import BlobRef, RunInput, RunPolicy
 from shared.names import BLOB_RUN_ID_TAG, BLOB_STATUS_TAG
 from shared.runs import check_blob_name, overrides_from_metadata, resolve_options, run_id_for
-from shared.commands import Command
 
 logger = logging.getLogger(__name__)
 

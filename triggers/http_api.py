@@ -13,10 +13,10 @@ from pydantic import BaseModel, Field, ValidationError
 
 from orchestrations import names
 from shared.bootstrap import services
+from shared.commands import Command
 from shared.errors import BlobNotFoundError, InvalidCommandError, InvalidOptionsError
 from shared.names import run_reports_prefix
 from shared.runs import RUN_ID_PATTERN
-from shared.commands import Command
 from triggers.control import (
     CommandConflictError,
     StartOutcome,

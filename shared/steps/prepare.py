@@ -6,9 +6,7 @@ import contextlib
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
-
-import orjson
+from typing import Any, BinaryIO
 
 from shared.bootstrap import Services
 from shared.chat_client import ChatMessage
@@ -33,15 +31,24 @@ def prepare_run_datasets(services: Services, request: PrepareInput) -> PrepareRe
         train_path, validation_path = Path(scratch, "train.jsonl"), Path(scratch, "validation.jsonl")
         with train_path.open("wb") as train_out, validation_path.open("wb") as validation_out:
             prepared = prepare_datasets(
-                training, validation, options.validation_split, request.run_id, train_out, validation_out
+                training,
+                validation,
+                options.validation_split,
+                request.run_id,
+                train_out,
+                validation_out,
+                held_out_examples=PROBE_EXAMPLES,
+                max_line_bytes=settings.max_line_bytes,
             )
+        if not prepared.ok:
+            return PrepareResult(ok=False, refusal=prepared.refusal or "the data could not be split")
         train_blob = report_blob(request.run_id, "train.jsonl")
         validation_blob = report_blob(request.run_id, "validation.jsonl")
         with train_path.open("rb") as data:
             store.upload(reports, train_blob, _chunks(data), content_type="application/jsonl")
         with validation_path.open("rb") as data:
             store.upload(reports, validation_blob, _chunks(data), content_type="application/jsonl")
-        probes = _held_out_probes(validation_path)
+        probes = _probes(prepared.held_out)
     probes_blob = report_blob(request.run_id, "probes.json")
     probes_json = "[" + ",".join(probe.model_dump_json() for probe in probes) + "]"
     store.upload(reports, probes_blob, probes_json.encode(), content_type="application/json")
@@ -63,17 +70,10 @@ def _chunks(data: BinaryIO) -> Iterator[bytes]:
         yield chunk
 
 
-def _held_out_probes(validation_path: Path) -> list[HeldOutExample]:
-    """The first held-out examples, as prompts with reference answers (the prepared file is normalised)."""
+def _probes(held_out: list[list[Any]]) -> list[HeldOutExample]:
+    """Held-out examples as prompts with their reference answers (examples without a final reply are skipped)."""
     probes: list[HeldOutExample] = []
-    with validation_path.open("rb") as lines:
-        for line in lines:
-            if len(probes) >= PROBE_EXAMPLES:
-                break
-            messages = [
-                ChatMessage(role=message["role"], content=message["content"])
-                for message in orjson.loads(line)["messages"]
-            ]
-            with contextlib.suppress(ValueError):
-                probes.append(held_out_example(messages))
+    for messages in held_out:
+        with contextlib.suppress(ValueError):
+            probes.append(held_out_example([ChatMessage(role=m.role, content=m.content) for m in messages]))
     return probes

@@ -5,7 +5,8 @@ from __future__ import annotations
 from shared.bootstrap import Services
 from shared.models import ValidateInput, ValidateResult
 from shared.steps.naming import report_blob
-from shared.validation import ValidationConfig, ValidationReport, render_html, render_markdown, validate_chunks
+from shared.validation import ValidationConfig, ValidationReport, validate_chunks
+from shared.validation.render import render_html, render_markdown
 
 MAX_ERRORS_IN_RESULT = 5
 

@@ -12,15 +12,17 @@ from typing import Any
 import orjson
 import pytest
 
+import function_app
 from devhost.engine import Engine, InstanceStatus, VirtualClock
 from shared.bootstrap import Services, use_services
+from shared.commands import Command
 from shared.events import CloudEvent
 from shared.names import REPORTS_CONTAINER, STATE_CONTAINER, TRAINING_CONTAINER
 from shared.settings import Settings
 from tests.fakes.backend import EchoingChatClient, FakeBackend
 from tests.fakes.durable_client import EngineClient
 from tests.fakes.storage import InMemoryBlobStore
-from triggers.control import StartResult, start_run
+from triggers.control import StartResult, handle_command, start_run
 
 SYSTEM = "You are Contoso's Xbox support assistant. Answer in one or two short sentences."
 
@@ -110,17 +112,12 @@ class World:
         raise AssertionError(f"{run_id} never reached {stage}")
 
     def command(self, verb: str, run_id: str, reason: str | None = None) -> str:
-        from shared.commands import Command
-        from triggers.control import handle_command
-
         command = Command.model_validate({"command": verb, "runId": run_id, "reason": reason})
         return asyncio.run(handle_command(self.client, self.services, command))
 
 
 @pytest.fixture
 def world() -> Iterator[World]:
-    import function_app
-
     store = InMemoryBlobStore()
     for container in (TRAINING_CONTAINER, REPORTS_CONTAINER, STATE_CONTAINER):
         store.ensure_container(container)

@@ -5,13 +5,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 import orjson
+import pytest
 
 from devhost.engine import RuntimeStatus
+from orchestrations import names
+from shared.errors import InvalidOptionsError
+from shared.foundry.port import DeploymentState, DeploymentStatus, ModelRef
+from shared.models import JanitorInput
 from shared.names import REPORTS_CONTAINER, STATE_CONTAINER, TRAINING_CONTAINER
 from shared.runs import run_id_for
 from tests.fakes.backend import FAKE_KEY_PREFIX
 from tests.unit.pipeline.conftest import World, chat_dataset
-from triggers.control import StartOutcome
+from triggers.control import CommandConflictError, StartOutcome, UnknownRunError
 
 HAPPY_EVENTS = [
     "finetune.run.accepted",
@@ -202,10 +207,70 @@ def test_retention_keeps_current_plus_previous_and_archives_older_models(world: 
 def test_no_secret_reaches_history_events_or_reports(world: World) -> None:
     status = world.run("xbox/secret.jsonl")
     assert world.chat.keys_seen, "the smoke test used the endpoint key"
-    history = orjson.dumps([event for event in world.engine.get_history(status.instance_id)], default=str)
+    history = orjson.dumps(list(world.engine.get_history(status.instance_id)), default=str)
     events = orjson.dumps([event.model_dump(mode="json") for event in world.publisher.events])
     reports = b"".join(
         world.store.read_bytes(REPORTS_CONTAINER, info.name)[0] for info in world.store.list_blobs(REPORTS_CONTAINER)
     )
     for haystack in (history, events, reports, orjson.dumps(status.custom_status), orjson.dumps(status.output)):
         assert FAKE_KEY_PREFIX.encode() not in haystack
+
+
+def test_retry_starts_a_new_run_from_the_same_upload(world: World) -> None:
+    world.backend.faults.job_fails = True
+    failed = world.run("xbox/flaky.jsonl")
+    assert failed.output["outcome"] == "failed"
+    world.backend.faults.job_fails = False
+    assert "started" in world.command("retry", failed.instance_id, "transient quota problem")
+    retried = world.engine.run_until_complete(f"{failed.instance_id}-r1", timeout_s=120)
+    assert retried.output["outcome"] == "succeeded"
+    assert retried.input["retry_of"] == failed.instance_id
+
+
+def test_commands_for_unknown_or_ended_runs_are_refused_clearly(world: World) -> None:
+    done = world.run("xbox/done.jsonl")
+    with pytest.raises(UnknownRunError, match="no run with id"):
+        world.command("cancel", "ft-nothing-000000000000")
+    with pytest.raises(CommandConflictError, match="already ended"):
+        world.command("cancel", done.instance_id)
+    world.upload("xbox/live.jsonl", chat_dataset())
+    live = world.start("xbox/live.jsonl").run_id
+    assert live is not None
+    with pytest.raises(CommandConflictError, match="only an ended run"):
+        world.command("retry", live)
+
+
+def test_bad_options_in_metadata_are_refused_before_any_run_starts(world: World) -> None:
+    world.upload("xbox/bad-options.jsonl", chat_dataset(), {"ft_epochs": "lots", "ft_colour": "blue"})
+    with pytest.raises(InvalidOptionsError, match="unknown option"):
+        world.start("xbox/bad-options.jsonl")
+    world.upload("xbox/bad-model.jsonl", chat_dataset(), {"ft_base_model": "gpt-9"})
+    with pytest.raises(InvalidOptionsError, match="unknown base model"):
+        world.start("xbox/bad-model.jsonl")
+    assert world.engine.query() == []
+
+
+def test_janitor_removes_orphans_of_failed_runs_but_never_untagged_resources(world: World) -> None:
+    current = world.run("xbox/current.jsonl")
+    orphan_tags = {"managed-by": "phi-finetune-orchestrator", "family": "xbox", "run-id": "ft-old-000000000001"}
+    model = ModelRef(name="xbox-old", version="1", uri="azureml://models/old/versions/1", tags=orphan_tags)
+    world.backend.models[("xbox-old", "1")] = model
+    world.backend.deployments["ft-old-orphan"] = DeploymentStatus(
+        name="ft-old-orphan", state=DeploymentState.SUCCEEDED, model=model, tags=orphan_tags, created_at="000001"
+    )
+    world.backend.deployments["someone-elses"] = DeploymentStatus(
+        name="someone-elses", state=DeploymentState.SUCCEEDED, tags={"family": "xbox"}, created_at="000000"
+    )
+    sweep = world.engine.start_new(names.JANITOR, None, JanitorInput(keep_previous=0).model_dump(mode="json"))
+    result = world.engine.run_until_complete(sweep, timeout_s=60)
+    assert result.output["families"]["xbox"]["deleted_deployments"] == ["ft-old-orphan"]
+    assert "xbox-old:1" in result.output["families"]["xbox"]["archived_models"]
+    assert set(world.backend.deployments) == {current.output["deploymentName"], "someone-elses"}
+
+
+def test_a_file_too_small_to_split_is_rejected_at_preparation(world: World) -> None:
+    status = world.run("xbox/small.jsonl", chat_dataset(12))
+    assert status.output["outcome"] == "rejected"
+    assert "preparation refused" in status.output["reason"]
+    assert world.publisher.types(status.instance_id)[-2:] == ["finetune.preparation.failed", "finetune.run.rejected"]
+    assert world.backend.jobs == {}
