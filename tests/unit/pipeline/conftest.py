@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -13,7 +12,8 @@ import orjson
 import pytest
 
 import function_app
-from devhost.engine import Engine, InstanceStatus, VirtualClock
+from devhost.client_loop import run_on_client_loop
+from devhost.engine import Clock, Engine, InstanceStatus, VirtualClock
 from shared.bootstrap import Services, use_services
 from shared.commands import Command
 from shared.events import CloudEvent
@@ -81,7 +81,7 @@ class World:
     chat: EchoingChatClient
     settings: Settings
     services: Services
-    clock: VirtualClock
+    clock: Clock
     client: EngineClient = field(init=False)
 
     def __post_init__(self) -> None:
@@ -91,7 +91,7 @@ class World:
         return self.store.upload(TRAINING_CONTAINER, name, data, metadata=metadata)
 
     def start(self, name: str, **overrides: Any) -> StartResult:
-        return asyncio.run(start_run(self.client, self.services, TRAINING_CONTAINER, name, overrides=overrides))
+        return run_on_client_loop(start_run(self.client, self.services, TRAINING_CONTAINER, name, overrides=overrides))
 
     def run(self, name: str, data: bytes | None = None, metadata: dict[str, str] | None = None) -> InstanceStatus:
         self.upload(name, data if data is not None else chat_dataset(), metadata)
@@ -108,27 +108,39 @@ class World:
             if isinstance(status.custom_status, dict) and status.custom_status.get("stage") == stage:
                 return
             assert not status.is_terminal, f"{run_id} ended before reaching {stage}: {status.output}"
+            assert isinstance(self.clock, VirtualClock)
             self.clock.advance_to(self.clock.now() + timedelta(minutes=10))
         raise AssertionError(f"{run_id} never reached {stage}")
 
     def command(self, verb: str, run_id: str, reason: str | None = None) -> str:
         command = Command.model_validate({"command": verb, "runId": run_id, "reason": reason})
-        return asyncio.run(handle_command(self.client, self.services, command))
+        return run_on_client_loop(handle_command(self.client, self.services, command))
 
 
 @pytest.fixture
-def world() -> Iterator[World]:
+def engine_clock() -> Clock:
+    """The engine's clock: virtual, so hours of polling pass in milliseconds."""
+    return VirtualClock()
+
+
+@pytest.fixture
+def world_settings() -> Settings:
+    """Settings of the service under test."""
+    return Settings(poll_initial_seconds=60, poll_max_seconds=600, polls_per_generation=5, smoke_sample_size=3)
+
+
+@pytest.fixture
+def world(engine_clock: Clock, world_settings: Settings) -> Iterator[World]:
     store = InMemoryBlobStore()
     for container in (TRAINING_CONTAINER, REPORTS_CONTAINER, STATE_CONTAINER):
         store.ensure_container(container)
-    settings = Settings(poll_initial_seconds=60, poll_max_seconds=600, polls_per_generation=5, smoke_sample_size=3)
+    settings = world_settings
     publisher, backend, chat = RecordingPublisher(), FakeBackend(), EchoingChatClient(responder=trained_reply)
     services = Services(settings=settings, store=store, publisher=publisher, backend=backend, chat=chat)
     use_services(services)
-    clock = VirtualClock()
-    engine = Engine(function_app.app, clock=clock, activity_workers=2)
+    engine = Engine(function_app.app, clock=engine_clock, activity_workers=2)
     try:
-        yield World(engine, store, publisher, backend, chat, settings, services, clock)
+        yield World(engine, store, publisher, backend, chat, settings, services, engine_clock)
     finally:
         engine.stop()
         use_services(None)
