@@ -105,13 +105,6 @@ async def start_run(
         policy=run_policy(services),
         accepted_at=accepted_at,
     )
-    try:
-        await client.start_new(names.PIPELINE, run_id, run.model_dump(mode="json"))
-    except Exception:
-        if runtime_status(await client.get_status(run_id)) is not None:
-            return StartResult(run_id=run_id, outcome=StartOutcome.ALREADY_EXISTS, detail="started concurrently")
-        raise
-    services.store.set_tags(container, blob_name, {BLOB_RUN_ID_TAG: run_id, BLOB_STATUS_TAG: "accepted"})
     accepted = build_event(
         run_id,
         EventType.RUN_ACCEPTED,
@@ -125,7 +118,15 @@ async def start_run(
         },
         time=accepted_at,
     )
+    # Published before the start, so it is the first event of the run; a repeat has the same id and is dropped.
     services.publisher.publish([accepted])
+    services.store.set_tags(container, blob_name, {BLOB_RUN_ID_TAG: run_id, BLOB_STATUS_TAG: "accepted"})
+    try:
+        await client.start_new(names.PIPELINE, run_id, run.model_dump(mode="json"))
+    except Exception:
+        if runtime_status(await client.get_status(run_id)) is not None:
+            return StartResult(run_id=run_id, outcome=StartOutcome.ALREADY_EXISTS, detail="started concurrently")
+        raise
     logger.info("started run %s for %s/%s", run_id, container, blob_name)
     return StartResult(run_id=run_id, outcome=StartOutcome.STARTED)
 
