@@ -2,8 +2,9 @@
 
 Two measurements in one run:
 - on the devhost engine with a virtual clock and in-memory ports, 20 runs start together and each
-  training takes 48 hours (polled every 5 minutes, continuing as new every 20 polls): the largest
-  history of any instance generation must stay bounded (target <= 200 events);
+  training takes 48 hours, polled with the default backoff (30 s doubling to a 10-minute cap, about 290
+  polls) and continuing as new every 20 polls: the largest history of any instance generation must stay
+  bounded (target <= 200 events);
 - on the whole devhost (Azurite, the broker, the engine, the local foundry that really fine-tunes), 20
   files are uploaded at once; an outside consumer on subscription `all-events` counts every event and
   any event id it sees twice. Set `PIPELINE_BENCH_REAL=0` to skip this part (it takes minutes).
@@ -19,6 +20,7 @@ from benchmarks.result import BenchmarkResult, Target
 from devhost.engine import Engine, VirtualClock
 from shared.bootstrap import Services, use_services
 from shared.names import REPORTS_CONTAINER, STATE_CONTAINER, TRAINING_CONTAINER
+from shared.policy import Backoff
 from shared.settings import Settings
 from tests.fakes.backend import EchoingChatClient, FakeBackend, FakeFaults
 from tests.fakes.durable_client import EngineClient
@@ -26,7 +28,6 @@ from tests.fakes.storage import InMemoryBlobStore
 from tests.unit.pipeline.conftest import RecordingPublisher, chat_dataset, trained_reply
 
 RUNS = 20
-POLL = timedelta(minutes=5)
 TRAINING = timedelta(hours=48)
 
 
@@ -39,15 +40,14 @@ def simulated_long_trainings(runs: int = RUNS) -> dict[str, float | int]:
     store = InMemoryBlobStore()
     for container in (TRAINING_CONTAINER, REPORTS_CONTAINER, STATE_CONTAINER):
         store.ensure_container(container)
-    settings = Settings(
-        poll_initial_seconds=POLL.total_seconds(),
-        poll_max_seconds=POLL.total_seconds(),
-        polls_per_generation=20,
-        default_max_training_hours=72,
-        smoke_sample_size=3,
-    )
+    settings = Settings(default_max_training_hours=72, smoke_sample_size=3)
+    backoff = Backoff(settings.poll_initial_seconds, settings.poll_max_seconds)
+    polls, waited = 0, 0.0
+    while waited < TRAINING.total_seconds():
+        waited += backoff.delay_s(polls)
+        polls += 1
     publisher = RecordingPublisher()
-    backend = FakeBackend(faults=FakeFaults(polls_until_done=int(TRAINING / POLL)))
+    backend = FakeBackend(faults=FakeFaults(polls_until_done=polls))
     deps = Services(settings, store, publisher, backend, EchoingChatClient(responder=trained_reply))
     use_services(deps)
     engine = Engine(function_app.app, clock=VirtualClock(), activity_workers=4)
@@ -69,6 +69,7 @@ def simulated_long_trainings(runs: int = RUNS) -> dict[str, float | int]:
         "simulated_runs": runs,
         "simulated_succeeded": outcomes.count("succeeded"),
         "simulated_training_hours": TRAINING.total_seconds() / 3600,
+        "simulated_polls_per_training": backend.faults.polls_until_done,
         "max_history_events": engine.stats.longest_history,
         "simulated_wall_s": round(time.perf_counter() - started, 2),
         "simulated_duplicate_events": len(ids) - len(set(ids)),

@@ -5,52 +5,19 @@ An outside consumer knows only `.devhost/connections.json`, as a real consumer k
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
-from azure.servicebus import ServiceBusClient
 from azure.storage.blob import BlobServiceClient
 
 from devhost.connections import connections_path, read_connections
+from devhost.follow import collect_events, wait_for_runs
 from devhost.home import Devhost, DevhostOptions
-from shared.events import CloudEvent, parse_event
-from shared.names import ALL_EVENTS_SUBSCRIPTION, EVENTS_TOPIC, TRAINING_CONTAINER
+from shared.names import TRAINING_CONTAINER
 from shared.runs import run_id_for
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "xbox-support.jsonl"
 RUN_TIMEOUT_S = 900
-
-
-def wait_for_run(http: str, run_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + RUN_TIMEOUT_S
-    with httpx.Client(base_url=http, timeout=30) as client:
-        while time.monotonic() < deadline:
-            reply = client.get(f"/api/runs/{run_id}")
-            if reply.status_code == 200 and reply.json()["runtimeStatus"] in {"Completed", "Failed", "Terminated"}:
-                return dict(reply.json())
-            time.sleep(1)
-    raise AssertionError(f"run {run_id} did not end within {RUN_TIMEOUT_S} s")
-
-
-def drain_events(connection_string: str, run_id: str) -> list[CloudEvent]:
-    seen: list[CloudEvent] = []
-    with (
-        ServiceBusClient.from_connection_string(connection_string) as bus,
-        bus.get_subscription_receiver(EVENTS_TOPIC, ALL_EVENTS_SUBSCRIPTION, max_wait_time=5) as receiver,
-    ):
-        while not any(event.type.value.startswith("finetune.run.") and event.type.value != "finetune.run.accepted" for event in seen):
-            batch = receiver.receive_messages(max_message_count=50, max_wait_time=5)
-            if not batch:
-                break
-            for message in batch:
-                event = parse_event(b"".join(message.body))
-                if event.subject == run_id:
-                    seen.append(event)
-                receiver.complete_message(message)
-    return seen
 
 
 @pytest.mark.e2e
@@ -62,8 +29,8 @@ def test_a_dropped_file_is_validated_trained_deployed_smoke_tested_and_promoted(
         blob = storage.get_blob_client(TRAINING_CONTAINER, "xbox/support.jsonl")
         etag = blob.upload_blob(EXAMPLES.read_bytes(), overwrite=True)["etag"]
         run_id = run_id_for(TRAINING_CONTAINER, "xbox/support.jsonl", etag)
-        final = wait_for_run(connections.http, run_id)
-        events = drain_events(connections.servicebus.get_secret_value(), run_id)
+        final = wait_for_runs(connections.http, [run_id], RUN_TIMEOUT_S)[run_id]
+        events = [e for e in collect_events(connections.servicebus.get_secret_value(), [run_id]) if e.subject == run_id]
 
     assert final["output"]["outcome"] == "succeeded", final["output"]
     types = [event.type.value for event in events]
