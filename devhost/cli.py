@@ -20,6 +20,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "devhost.commands.run_commands",
     "devhost.commands.validate",
     "devhost.commands.instance",
+    "devhost.commands.demo",
+    "devhost.commands.settings",
 )
 
 Handler = Callable[[argparse.Namespace], int]
