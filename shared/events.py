@@ -33,6 +33,7 @@ class EventType(StrEnum):
     VALIDATION_SUCCEEDED = "finetune.validation.succeeded"
     VALIDATION_FAILED = "finetune.validation.failed"
     PREPARATION_SUCCEEDED = "finetune.preparation.succeeded"
+    PREPARATION_FAILED = "finetune.preparation.failed"
     TRAINING_SUBMITTED = "finetune.training.submitted"
     TRAINING_STATUS_CHANGED = "finetune.training.status_changed"
     TRAINING_SUCCEEDED = "finetune.training.succeeded"

@@ -20,6 +20,7 @@ from shared.catalog import base_model_spec
 from shared.errors import InvalidOptionsError
 from shared.names import OPTION_METADATA_PREFIX
 from shared.settings import Settings
+from shared.storage import quoted_etag
 
 MAX_SLUG_CHARS = 40
 MAX_BLOB_NAME_CHARS = 1024
@@ -47,9 +48,12 @@ def check_blob_name(name: str) -> None:
 
 
 def run_id_for(container: str, blob_name: str, etag: str) -> str:
-    """The deterministic run (instance) id of one upload, identified by container, name and ETag."""
+    """The deterministic run (instance) id of one upload, identified by container, name and ETag.
+
+    The ETag is taken in its quoted header form (listings return it bare), so every caller agrees.
+    """
     stem = PurePosixPath(blob_name).stem
-    digest = hashlib.sha256(f"{container}/{blob_name}@{etag}".encode()).hexdigest()[:12]
+    digest = hashlib.sha256(f"{container}/{blob_name}@{quoted_etag(etag)}".encode()).hexdigest()[:12]
     return f"ft-{slugify(stem)}-{digest}"
 
 
