@@ -104,7 +104,12 @@ class Settings(BaseSettings):
     # Waiting
     poll_initial_seconds: float = Field(30.0, gt=0, description="First poll interval of training/deployment.")
     poll_max_seconds: float = Field(600.0, gt=0, description="Cap of the exponential poll backoff.")
-    polls_per_generation: int = Field(20, ge=1, le=200, description="Polls before a monitor continues as new.")
+    polls_per_generation: int = Field(
+        16,
+        ge=1,
+        le=200,
+        description="Polls before a monitor continues as new (16 keeps a generation under 100 events).",
+    )
     deployment_timeout_minutes: float = Field(60.0, gt=0, description="Deadline for a deployment to provision.")
 
     # Smoke test of a new deployment (shared/smoketest.py)
