@@ -55,12 +55,12 @@ class _Handler(BaseHTTPRequestHandler):
                     while self.rfile.readline() not in (b"\r\n", b"\n", b""):
                         pass
                     return bytes(body)
-                if len(body) + size > MAX_BODY_BYTES:
+                if len(body) + size > self.server.max_body_bytes:
                     raise _BodyTooLargeError
                 body.extend(self.rfile.read(size))
                 self.rfile.readline()
         length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY_BYTES:
+        if length > self.server.max_body_bytes:
             raise _BodyTooLargeError
         return self.rfile.read(length) if length > 0 else b""
 
@@ -69,7 +69,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = self._read_body()
         except _BodyTooLargeError:
             self.close_connection = True
-            self._send(json_reply(413, {"error": f"request body larger than {MAX_BODY_BYTES} bytes"}))
+            self._send(json_reply(413, {"error": f"request body larger than {self.server.max_body_bytes} bytes"}))
             return
         except ValueError:
             self.close_connection = True
@@ -113,6 +113,7 @@ class _Server(ThreadingHTTPServer):
     ) -> None:
         self.functions = functions
         self.webhooks = webhooks
+        self.max_body_bytes = MAX_BODY_BYTES
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, _Handler)
@@ -130,8 +131,10 @@ class FunctionsHttpServer:
         port: int = DEFAULT_HTTP_PORT,
         bind: str = "127.0.0.1",
         management_url: str | None = None,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self._address = (check_loopback(bind), port)
+        self._max_body_bytes = max_body_bytes
         self._functions = functions
         self._webhooks = None if management_url is None else DurableWebhooksProxy(management_url)
         self._server: _Server | None = None
@@ -141,6 +144,7 @@ class FunctionsHttpServer:
         """Bind and serve; a port in use raises `ConfigurationError` naming it."""
         try:
             self._server = _Server(self._address, self._functions, self._webhooks)
+            self._server.max_body_bytes = self._max_body_bytes
         except OSError as error:
             raise ConfigurationError(
                 f"cannot serve HTTP on {self._address[0]}:{self._address[1]}: {error.strerror}"

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from devhost.functions_host import FunctionsHost, FunctionsHttpServer, check_loopback
+from devhost.functions_host.http_server import free_port
 from shared.errors import ConfigurationError
 from tests.fakes import sample_functions_app
 from tests.unit.functions_host.test_bindings import ENV, MANAGEMENT, client_binding
@@ -152,3 +153,39 @@ def test_ipv6_loopback_serves() -> None:
     finally:
         server.stop()
         functions.close()
+
+
+def test_chunked_request_bodies_are_read_whole(client: httpx.Client) -> None:
+    def parts() -> Iterator[bytes]:
+        yield b'{"blob": '
+        yield b'"a.jsonl"}'
+
+    response = client.post("/api/runs", content=parts())
+    assert response.json()["body"] == '{"blob": "a.jsonl"}'
+
+
+def test_oversized_body_is_413_and_never_reaches_the_function() -> None:
+    functions = FunctionsHost(sample_functions_app.build_app(), environ=ENV)
+    server = FunctionsHttpServer(functions, port=0, max_body_bytes=1000)
+    server.start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            assert http.post("/api/runs", content=b"x" * 1001).status_code == 413
+            assert http.post("/api/runs", content=(b"x" * 600 for _ in range(2))).status_code == 413
+            assert http.post("/api/runs", content=b"x" * 1000).status_code == 200
+    finally:
+        server.stop()
+
+
+def test_durable_webhooks_are_forwarded_and_a_missing_engine_is_502() -> None:
+    functions = FunctionsHost(sample_functions_app.build_app(), environ=ENV)
+    engine_down = f"http://127.0.0.1:{free_port()}/runtime/webhooks/durabletask/"
+    server = FunctionsHttpServer(functions, port=0, management_url=engine_down)
+    server.start()
+    try:
+        response = httpx.get(f"{server.url}/runtime/webhooks/durabletask/instances/x", timeout=30)
+        assert response.status_code == 502
+        assert "durable engine did not answer" in response.json()["error"]
+        assert httpx.get(f"{server.url}/api/health", timeout=30).status_code == 200
+    finally:
+        server.stop()
