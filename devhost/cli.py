@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "devhost.commands.up",
     "devhost.commands.status",
     "devhost.commands.run_commands",
+    "devhost.commands.submit",
     "devhost.commands.validate",
     "devhost.commands.instance",
     "devhost.commands.demo",
