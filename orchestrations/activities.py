@@ -15,6 +15,7 @@ from orchestrations import names
 from shared import models
 from shared.bootstrap import Services, services
 from shared.steps import cleanup, janitor, prepare, promote, publish, report, smoke, training, validate
+from shared.telemetry import span
 
 bp = df.Blueprint()
 
@@ -38,10 +39,14 @@ ACTIVITIES: dict[str, tuple[Step, type[BaseModel]]] = {
 }
 
 
-def run_activity(name: str, payload: Any) -> dict[str, Any] | None:
-    """Run the named activity's step on a JSON payload; returns its JSON result."""
+def run_activity(name: str, envelope: Any) -> dict[str, Any] | None:
+    """Run the named activity's step on its `ActivityCall` envelope, in a span of the run's trace."""
     step, input_type = ACTIVITIES[name]
-    result = step(services(), input_type.model_validate(payload))
+    call = models.ActivityCall.model_validate(envelope)
+    deps = services()
+    attributes = {"activity.name": name, "run.id": call.run_id, "run.stage": call.stage}
+    with span(f"activity {name}", attributes, carrier=call.trace):
+        result = step(deps, input_type.model_validate(call.payload))
     return result.model_dump(mode="json") if result is not None else None
 
 

@@ -38,13 +38,15 @@ def monitor(context: df.DurableOrchestrationContext) -> Generator[Task, Any, dic
     state = MonitorInput.model_validate(context.get_input())
     backoff = Backoff(state.initial_interval_s, state.max_interval_s)
     cancel = context.wait_for_external_event(names.CANCEL_EVENT)
+    traced: dict[str, Any] = {"trace": state.trace, "run_id": state.run_id, "stage": state.kind.value}
     last: PollStatus | None = None
     polls = state.polls_done
     sequence = state.next_sequence
     last_state = state.last_state
     for _ in range(state.polls_per_generation):
         last = parse(
-            PollStatus, (yield activity(context, names.GET_STATUS, PollInput(kind=state.kind, name=state.name)))
+            PollStatus,
+            (yield activity(context, names.GET_STATUS, PollInput(kind=state.kind, name=state.name), **traced)),
         )
         polls += 1
         if state.publish_status_changes and last.state != last_state:
@@ -62,7 +64,7 @@ def monitor(context: df.DurableOrchestrationContext) -> Generator[Task, Any, dic
                     "validationLoss": last.validation_loss,
                 },
             )
-            yield activity(context, names.PUBLISH_EVENT, event)
+            yield activity(context, names.PUBLISH_EVENT, event, **traced)
             sequence += 1
         last_state = last.state
         if last.terminal:

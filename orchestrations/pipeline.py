@@ -299,7 +299,7 @@ class PipelineRun:
         payload = CleanupInput(
             family=family, keep_previous=self.run.policy.keep_previous, protected_runs=[self.run.run_id]
         )
-        self.cleanup = cleanup = parse(CleanupResult, (yield activity(self.context, names.CLEAN_UP, payload)))
+        self.cleanup = cleanup = parse(CleanupResult, (yield self._activity(names.CLEAN_UP, payload)))
         facts = {"deletedDeployments": cleanup.deleted_deployments, "archivedModels": cleanup.archived_models}
         yield from self._publish(EventType.CLEANUP_SUCCEEDED, "succeeded", facts)
 
@@ -309,16 +309,14 @@ class PipelineRun:
         done: list[str] = []
         if self.job is not None and self.job_may_run:
             try:
-                yield activity(
-                    self.context, names.CANCEL_JOB, NameInput(run_id=self.run.run_id, name=self.job.job_name)
-                )
+                yield self._activity(names.CANCEL_JOB, NameInput(run_id=self.run.run_id, name=self.job.job_name))
                 done.append(f"canceled job {self.job.job_name}")
             except Exception as error:
                 done.append(f"could not cancel job {self.job.job_name}: {_first_line(error)}")
         if self.deployment is not None and self.deployment_owned:
             name = self.deployment.name
             try:
-                yield activity(self.context, names.DELETE_DEPLOYMENT, NameInput(run_id=self.run.run_id, name=name))
+                yield self._activity(names.DELETE_DEPLOYMENT, NameInput(run_id=self.run.run_id, name=name))
                 done.append(f"deleted deployment {name}")
             except Exception as error:
                 done.append(f"could not delete deployment {name}: {_first_line(error)}")
@@ -343,12 +341,12 @@ class PipelineRun:
                 promotion=self.promotion,
                 cleanup=self.cleanup,
             )
-            report = parse(FinalizeResult, (yield activity(self.context, names.FINALIZE, payload)))
+            report = parse(FinalizeResult, (yield self._activity(names.FINALIZE, payload)))
         except Exception as error:
             reason += f" (the report could not be written: {_first_line(error)})"
         try:
             tag = TagInput(blob=self.run.blob, run_id=self.run.run_id, status=outcome.value)
-            yield activity(self.context, names.TAG_BLOB, tag)
+            yield self._activity(names.TAG_BLOB, tag)
         except Exception as error:
             reason += f" (the blob could not be tagged: {_first_line(error)})"
         summary: dict[str, Any] = {
@@ -368,9 +366,20 @@ class PipelineRun:
 
     # --- helpers -------------------------------------------------------------------------------------------
 
+    def _activity(self, name: str, payload: Any) -> Task:
+        """Schedule an activity carrying the run's trace context and current stage."""
+        return activity(
+            self.context,
+            name,
+            payload,
+            trace=self.run.trace,
+            run_id=self.run.run_id,
+            stage=self._current_stage().value,
+        )
+
     def _work(self, name: str, payload: Any, result_type: Any) -> Generator[Task, Any, Any]:
         """Run an activity, racing a `cancel` command; returns its decoded result."""
-        task = activity(self.context, name, payload)
+        task = self._activity(name, payload)
         winner = yield self.context.task_any([task, self.cancel])
         if winner is self.cancel:
             raise RunEndedError(RunOutcome.CANCELED, _reason_of(self.cancel.result, "canceled on request"))
@@ -391,6 +400,7 @@ class PipelineRun:
             polls_per_generation=policy.polls_per_generation,
             next_sequence=self.sequence,
             publish_status_changes=publish_changes,
+            trace=self.run.trace,
         )
         instance_id = names.monitor_instance_id(self.run.run_id, kind.value)
         task = self.context.call_sub_orchestrator(names.MONITOR, state.model_dump(mode="json"), instance_id)
@@ -398,7 +408,7 @@ class PipelineRun:
         if winner is self.cancel:
             # Stop what the monitor waits for; it then sees a terminal state and ends, keeping the sequence whole.
             stop = names.CANCEL_JOB if kind is MonitorKind.TRAINING else names.DELETE_DEPLOYMENT
-            yield activity(self.context, stop, NameInput(run_id=self.run.run_id, name=name))
+            yield self._activity(stop, NameInput(run_id=self.run.run_id, name=name))
             if kind is MonitorKind.TRAINING:
                 self.job_may_run = False
             else:
@@ -421,7 +431,7 @@ class PipelineRun:
             data=data,
         )
         self.sequence += 1
-        yield activity(self.context, names.PUBLISH_EVENT, event)
+        yield self._activity(names.PUBLISH_EVENT, event)
 
     def _current_stage(self) -> Stage:
         return self.stages[-1].stage if self.stages else Stage.ACCEPTED

@@ -10,10 +10,12 @@ from dataclasses import dataclass
 
 from shared.foundry.factory import backend_from_settings
 from shared.foundry.port import FineTuningBackend
+from shared.foundry.traced import traced
 from shared.servicebus import EventPublisher, ServiceBusEventPublisher
 from shared.settings import Settings, get_settings
 from shared.smoketest import ChatEndpointClient, smoke_client_from_settings
 from shared.storage import BlobStore, blob_store_from_settings
+from shared.telemetry import configure_telemetry
 
 
 @dataclass
@@ -37,7 +39,7 @@ def build_services(settings: Settings) -> Services:
         settings=settings,
         store=blob_store_from_settings(settings),
         publisher=ServiceBusEventPublisher.from_settings(settings),
-        backend=backend_from_settings(settings),
+        backend=traced(backend_from_settings(settings)),
         chat=smoke_client_from_settings(settings),
     )
 
@@ -47,7 +49,9 @@ def services() -> Services:
     global _services  # noqa: PLW0603 - one lazily built set of clients per process
     with _lock:
         if _services is None:
-            _services = build_services(get_settings())
+            settings = get_settings()
+            configure_telemetry(settings)
+            _services = build_services(settings)
         return _services
 
 

@@ -41,6 +41,15 @@ class RunOutcome(StrEnum):
     REJECTED = "rejected"
 
 
+class ActivityCall(BaseModel):
+    """The envelope of every activity input: the payload, and the run's trace context and stage."""
+
+    payload: dict[str, Any]
+    trace: dict[str, str] = Field(default_factory=dict)
+    run_id: str | None = None
+    stage: str | None = None
+
+
 class BlobRef(BaseModel):
     """One version of one blob."""
 
@@ -193,6 +202,7 @@ class MonitorInput(BaseModel):
     last_state: str | None = None
     next_sequence: int
     publish_status_changes: bool = False
+    trace: dict[str, str] = Field(default_factory=dict)
 
 
 class MonitorOutcome(StrEnum):

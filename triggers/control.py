@@ -20,7 +20,9 @@ from shared.errors import InvalidOptionsError, OrchestratorError
 from shared.events import EventType, build_event
 from shared.models import BlobRef, RunInput, RunPolicy
 from shared.names import BLOB_RUN_ID_TAG, BLOB_STATUS_TAG
-from shared.runs import check_blob_name, overrides_from_metadata, resolve_options, run_id_for
+from shared.runs import RunOptions, check_blob_name, overrides_from_metadata, resolve_options, run_id_for
+from shared.steps.publish import publish_events
+from shared.telemetry import inject_trace_context, instruments, span
 
 logger = logging.getLogger(__name__)
 
@@ -97,13 +99,23 @@ async def start_run(
     )
     if runtime_status(await client.get_status(run_id)) is not None:
         return StartResult(run_id=run_id, outcome=StartOutcome.ALREADY_EXISTS, detail="this upload already has a run")
+    with span("start run", {"run.id": run_id, "run.family": options.family, "blob.name": blob_name}):
+        blob = BlobRef(container=container, name=blob_name, etag=info.etag)
+        return await _start(client, services, run_id, blob, options)
+
+
+async def _start(
+    client: df.DurableOrchestrationClient, services: Services, run_id: str, blob: BlobRef, options: RunOptions
+) -> StartResult:
+    container, blob_name = blob.container, blob.name
     accepted_at = datetime.now(UTC)
     run = RunInput(
         run_id=run_id,
-        blob=BlobRef(container=container, name=blob_name, etag=info.etag),
+        blob=blob,
         options=options,
         policy=run_policy(services),
         accepted_at=accepted_at,
+        trace=inject_trace_context(),
     )
     accepted = build_event(
         run_id,
@@ -112,14 +124,14 @@ async def start_run(
         state="accepted",
         data={
             "blob": f"{container}/{blob_name}",
-            "etag": info.etag,
+            "etag": blob.etag,
             "family": options.family,
             "options": options.model_dump(mode="json"),
         },
         time=accepted_at,
     )
     # Published before the start, so it is the first event of the run; a repeat has the same id and is dropped.
-    services.publisher.publish([accepted])
+    publish_events(services, [accepted])
     services.store.set_tags(container, blob_name, {BLOB_RUN_ID_TAG: run_id, BLOB_STATUS_TAG: "accepted"})
     try:
         await client.start_new(names.PIPELINE, run_id, run.model_dump(mode="json"))
@@ -127,6 +139,7 @@ async def start_run(
         if runtime_status(await client.get_status(run_id)) is not None:
             return StartResult(run_id=run_id, outcome=StartOutcome.ALREADY_EXISTS, detail="started concurrently")
         raise
+    instruments().run_started(options.family)
     logger.info("started run %s for %s/%s", run_id, container, blob_name)
     return StartResult(run_id=run_id, outcome=StartOutcome.STARTED)
 

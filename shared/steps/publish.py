@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from opentelemetry.trace import SpanKind
+
 from shared.bootstrap import Services
-from shared.events import EventType, build_event
+from shared.events import CloudEvent, EventType, build_event
 from shared.models import PublishInput, TagInput
 from shared.names import BLOB_RUN_ID_TAG, BLOB_STATUS_TAG
+from shared.telemetry import instruments, span
 
 
 def publish_event(services: Services, request: PublishInput) -> None:
@@ -18,7 +23,16 @@ def publish_event(services: Services, request: PublishInput) -> None:
         data=request.data,
         time=request.time,
     )
-    services.publisher.publish([event])
+    publish_events(services, [event])
+
+
+def publish_events(services: Services, events: Sequence[CloudEvent]) -> None:
+    """Send events in a producer span (its trace context rides on each message) and count them."""
+    attributes = {"run.id": events[0].subject if events else None, "messaging.batch.message_count": len(events)}
+    with span("servicebus send", attributes, kind=SpanKind.PRODUCER):
+        services.publisher.publish(events)
+    for event in events:
+        instruments().event_published(event.type.value)
 
 
 def tag_training_blob(services: Services, request: TagInput) -> None:

@@ -11,6 +11,7 @@ from shared.bootstrap import Services
 from shared.foundry.port import LossPoint
 from shared.models import FinalizeInput, FinalizeResult, StageRecord
 from shared.steps.naming import report_blob
+from shared.telemetry import instruments
 
 _PLOT_WIDTH, _PLOT_HEIGHT, _MARGIN = 640, 240, 36
 
@@ -35,6 +36,11 @@ def write_run_report(services: Services, request: FinalizeInput) -> FinalizeResu
     store.upload(container, summary_name, summary.model_dump_json(indent=2).encode(), content_type="application/json")
     page_name = report_blob(request.run_id, "report.html")
     store.upload(container, page_name, render_report(summary).encode(), content_type="text/html; charset=utf-8")
+    meters = instruments()
+    meters.run_finished(request.outcome.value, request.family)
+    for stage in request.stages:
+        if stage.ended_at is not None:
+            meters.stage_finished(stage.stage.value, stage.state, _duration(stage.started_at, stage.ended_at))
     return FinalizeResult(summary_blob=summary_name, report_blob=page_name)
 
 

@@ -9,6 +9,7 @@ from shared.errors import PermanentError
 from shared.models import SmokeInput, SmokeResult
 from shared.smoketest import HeldOutExample, build_probes, run_smoke_test, smoke_thresholds_from_settings
 from shared.steps.naming import report_blob
+from shared.telemetry import instruments
 
 
 def smoke_test_deployment(services: Services, request: SmokeInput) -> SmokeResult:
@@ -27,6 +28,9 @@ def smoke_test_deployment(services: Services, request: SmokeInput) -> SmokeResul
         probes,
         smoke_thresholds_from_settings(settings),
     )
+    for probe in report.probes:
+        if probe.latency_ms is not None:
+            instruments().smoke_latency(probe.latency_ms / 1000, "passed" if probe.passed else "failed")
     name = report_blob(request.run_id, "smoke-report.json")
     store.upload(
         settings.reports_container, name, report.model_dump_json(indent=2).encode(), content_type="application/json"

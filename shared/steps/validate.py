@@ -5,6 +5,7 @@ from __future__ import annotations
 from shared.bootstrap import Services
 from shared.models import ValidateInput, ValidateResult
 from shared.steps.naming import report_blob
+from shared.telemetry import instruments
 from shared.validation import ValidationConfig, ValidationReport, validate_chunks
 from shared.validation.render import render_html, render_markdown
 
@@ -27,6 +28,7 @@ def validate_training_file(services: Services, request: ValidateInput) -> Valida
         errors += _count(held_out.error_counts)
         warnings += _count(held_out.warning_counts)
         first_errors += _first_errors(held_out, f"{options.validation_blob}: ")
+    _record_metrics(report, options.base_model, valid)
     return ValidateResult(
         valid=valid,
         report_blob=report_name,
@@ -62,3 +64,11 @@ def _write_reports(services: Services, run_id: str, stem: str, report: Validatio
     html = render_html(report).encode()
     store.upload(container, report_blob(run_id, f"{stem}.html"), html, content_type="text/html; charset=utf-8")
     return json_name
+
+
+def _record_metrics(report: ValidationReport, base_model: str, valid: bool) -> None:
+    meters = instruments()
+    for code, count in report.error_counts.items():
+        meters.validation_errors(code, count)
+    if valid:
+        meters.training_tokens(report.cost.billable_tokens, base_model)

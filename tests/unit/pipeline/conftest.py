@@ -129,18 +129,28 @@ def world_settings() -> Settings:
     return Settings(poll_initial_seconds=60, poll_max_seconds=600, polls_per_generation=5, smoke_sample_size=3)
 
 
-@pytest.fixture
-def world(engine_clock: Clock, world_settings: Settings) -> Iterator[World]:
+def make_world(engine_clock: Clock, settings: Settings) -> World:
+    """The service on fakes, its engine on `engine_clock`; stop it with `close_world`."""
     store = InMemoryBlobStore()
     for container in (TRAINING_CONTAINER, REPORTS_CONTAINER, STATE_CONTAINER):
         store.ensure_container(container)
-    settings = world_settings
     publisher, backend, chat = RecordingPublisher(), FakeBackend(), EchoingChatClient(responder=trained_reply)
     services = Services(settings=settings, store=store, publisher=publisher, backend=backend, chat=chat)
     use_services(services)
     engine = Engine(function_app.app, clock=engine_clock, activity_workers=2)
+    return World(engine, store, publisher, backend, chat, settings, services, engine_clock)
+
+
+def close_world(world: World) -> None:
+    """Stop the engine and forget the fakes."""
+    world.engine.stop()
+    use_services(None)
+
+
+@pytest.fixture
+def world(engine_clock: Clock, world_settings: Settings) -> Iterator[World]:
+    built = make_world(engine_clock, world_settings)
     try:
-        yield World(engine, store, publisher, backend, chat, settings, services, engine_clock)
+        yield built
     finally:
-        engine.stop()
-        use_services(None)
+        close_world(built)
