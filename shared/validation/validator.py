@@ -7,13 +7,13 @@ from array import array
 from collections.abc import Iterable, Iterator
 from functools import partial
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import msgspec
-import orjson
 
 from shared.validation.codes import ErrorCode, WarningCode
 from shared.validation.config import ValidationConfig
+from shared.validation.detailed import DetailedCheck
 from shared.validation.findings import FindingCollector
 from shared.validation.lines import LineReader
 from shared.validation.report import DatasetStats, Finding, ValidationReport
@@ -24,10 +24,7 @@ from shared.validation.stats import distribution, estimate_cost
 from shared.validation.tokens import TokenCounter, default_token_counter
 
 CHUNK_BYTES: Final = 1024 * 1024
-ROLES: Final = frozenset({"system", "user", "assistant"})
-MESSAGE_KEYS: Final = frozenset({"role", "content", "name", "weight"})
 _BATCH: Final = 512
-_MISSING: Final = object()
 _PII_CODES: Final = {
     "email": (WarningCode.PII_EMAIL, "an email address"),
     "phone": (WarningCode.PII_PHONE, "a phone number"),
@@ -55,25 +52,6 @@ def validate_chunks(
     return _Validation(config, token_counter).run(chunks)
 
 
-def _json_type(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    return "an object"
-
-
-def _short(value: object) -> str:
-    text = value if isinstance(value, str) else orjson.dumps(value).decode()
-    return repr(text if len(text) <= 24 else text[:24] + "...")
-
-
 class _Validation:
     """The state of one validation pass."""
 
@@ -81,6 +59,7 @@ class _Validation:
         self.config = config
         self.counter = token_counter or default_token_counter(config.tokenizer_path)
         self.errors = FindingCollector(config.max_findings_per_code)
+        self.detailed = DetailedCheck(self.errors)
         self.warnings = FindingCollector(config.max_findings_per_code)
         self.secret_findings = self.errors if config.secrets_are_errors else self.warnings
         self.secret_code = ErrorCode.SECRET_DETECTED if config.secrets_are_errors else WarningCode.SECRET_DETECTED
@@ -182,127 +161,7 @@ class _Validation:
 
     def _check_slowly(self, number: int, line: bytes) -> list[Message] | None:
         """Parse and check a line that failed the fast path, reporting each problem; None when invalid."""
-        try:
-            example = orjson.loads(line)
-        except orjson.JSONDecodeError as error:
-            self._parse_error(number, line, error)
-            return None
-        checked = self._check_structure(number, example)
-        if checked is None:
-            return None
-        return [
-            Message(role=m["role"], content=m["content"], name=m.get("name"), weight=m.get("weight", msgspec.UNSET))
-            for m in checked
-        ]
-
-    def _parse_error(self, number: int, line: bytes, error: orjson.JSONDecodeError) -> None:
-        try:
-            line.decode("utf-8")
-        except UnicodeDecodeError as bad:
-            self.errors.add(
-                ErrorCode.NOT_UTF8,
-                number,
-                f"byte {bad.start + 1} is not valid UTF-8; save the file as UTF-8",
-            )
-            return
-        detail = str(error)
-        if "depth limit" in detail or "recursion" in detail.lower():
-            self.errors.add(
-                ErrorCode.NESTING_TOO_DEEP,
-                number,
-                "JSON nested more than 1024 levels deep; an example is a flat list of messages",
-            )
-            return
-        self.errors.add(
-            ErrorCode.INVALID_JSON,
-            number,
-            f"not valid JSON ({detail}); each line must be one JSON object like "
-            '{"messages": [{"role": "user", "content": "..."}, ...]}',
-        )
-
-    def _check_structure(self, number: int, example: object) -> list[Any] | None:
-        add = self.errors.add
-        if type(example) is not dict:
-            add(ErrorCode.NOT_AN_OBJECT, number, f'the line is {_json_type(example)}; expected {{"messages": [...]}}')
-            return None
-        messages = example.get("messages", _MISSING)
-        if messages is _MISSING:
-            add(ErrorCode.MISSING_MESSAGES, number, 'the object has no "messages" key; expected {"messages": [...]}')
-            return None
-        if type(messages) is not list:
-            add(ErrorCode.MESSAGES_NOT_A_LIST, number, f'"messages" is {_json_type(messages)}; it must be a list')
-            return None
-        if not messages:
-            add(ErrorCode.EMPTY_MESSAGES, number, '"messages" is an empty list')
-            return None
-        ok = True
-        has_assistant = False
-        for index, message in enumerate(messages, 1):
-            if type(message) is not dict:
-                add(ErrorCode.MESSAGE_NOT_AN_OBJECT, number, f"message {index} is {_json_type(message)}, not an object")
-                ok = False
-                continue
-            ok = self._check_message(number, index, message) and ok
-            has_assistant = has_assistant or message.get("role") == "assistant"
-        if ok and not has_assistant:
-            add(ErrorCode.NO_ASSISTANT_MESSAGE, number, "the example has no assistant message to learn from")
-            return None
-        return messages if ok else None
-
-    def _check_message(self, number: int, index: int, message: dict[str, Any]) -> bool:
-        add = self.errors.add
-        ok = True
-        if not MESSAGE_KEYS.issuperset(message):
-            unknown = ", ".join(_short(key) for key in message if key not in MESSAGE_KEYS)
-            add(
-                ErrorCode.UNKNOWN_MESSAGE_KEY,
-                number,
-                f"message {index} has unrecognised key(s) {unknown}; allowed: role, content, name, weight",
-            )
-            ok = False
-        role = message.get("role", _MISSING)
-        if role is _MISSING:
-            add(ErrorCode.MISSING_ROLE, number, f'message {index} has no "role"')
-            ok = False
-        elif type(role) is not str or role not in ROLES:
-            add(
-                ErrorCode.INVALID_ROLE,
-                number,
-                f"message {index} has role {_short(role)}; use system, user or assistant",
-            )
-            ok = False
-        content = message.get("content", _MISSING)
-        if content is _MISSING:
-            add(ErrorCode.MISSING_CONTENT, number, f'message {index} has no "content"')
-            ok = False
-        elif type(content) is not str:
-            add(
-                ErrorCode.CONTENT_NOT_STRING,
-                number,
-                f'message {index} "content" is {_json_type(content)}; it must be a string',
-            )
-            ok = False
-        elif not content or content.isspace():
-            add(ErrorCode.EMPTY_CONTENT, number, f'message {index} has empty "content"')
-            ok = False
-        if "weight" in message:
-            ok = self._check_weight(number, index, role, message["weight"]) and ok
-        return ok
-
-    def _check_weight(self, number: int, index: int, role: object, weight: object) -> bool:
-        if role != "assistant":
-            self.errors.add(
-                ErrorCode.WEIGHT_ON_NON_ASSISTANT,
-                number,
-                f'message {index} is not an assistant message; only assistant messages take "weight"',
-            )
-            return False
-        if type(weight) is not int or weight not in (0, 1):
-            self.errors.add(
-                ErrorCode.INVALID_WEIGHT, number, f'message {index} has "weight" {_short(weight)}; use 0 or 1'
-            )
-            return False
-        return True
+        return self.detailed.messages(number, line)
 
     def _check_example(self, number: int, line: bytes, messages: list[Message]) -> bool:
         """Warnings of a decoded example; False (and nothing reported) when it breaks a rule of its own.
