@@ -8,6 +8,14 @@ foreach ($name in 'AZURE_RESOURCE_GROUP', 'AZURE_FUNCTION_APP_NAME', 'FUNCTION_A
     }
 }
 
+if (-not (Get-Command az -ErrorAction SilentlyContinue)) {
+    Write-Error "postdeploy: the Azure CLI (az) is needed to subscribe the app to BlobCreated events; install it, run 'az login', then 'azd hooks run postdeploy'"
+}
+az account show --output none 2>$null
+if ($LASTEXITCODE -ne 0) {
+    Write-Error "postdeploy: the Azure CLI is not signed in; run 'az login', then 'azd hooks run postdeploy'"
+}
+
 $attempts = if ($env:BLOBS_KEY_ATTEMPTS) { [int]$env:BLOBS_KEY_ATTEMPTS } else { 30 }
 $waitSeconds = if ($env:BLOBS_KEY_WAIT_SECONDS) { [int]$env:BLOBS_KEY_WAIT_SECONDS } else { 10 }
 $key = ''

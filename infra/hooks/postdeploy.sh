@@ -16,6 +16,16 @@ for name in AZURE_RESOURCE_GROUP AZURE_FUNCTION_APP_NAME FUNCTION_APP_URL BLOB_T
   fi
 done
 
+if ! command -v az >/dev/null 2>&1; then
+  echo "postdeploy: the Azure CLI (az) is needed to subscribe the app to BlobCreated events; install it, run 'az login'," \
+    "then 'azd hooks run postdeploy'" >&2
+  exit 1
+fi
+if ! az account show --output none 2>/dev/null; then
+  echo "postdeploy: the Azure CLI is not signed in; run 'az login', then 'azd hooks run postdeploy'" >&2
+  exit 1
+fi
+
 attempts="${BLOBS_KEY_ATTEMPTS:-30}"
 wait_seconds="${BLOBS_KEY_WAIT_SECONDS:-10}"
 key=""

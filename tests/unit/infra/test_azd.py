@@ -22,6 +22,7 @@ KEY = "k3y-THAT-must-never-show-0123456789abcdef"
 
 FAKE_AZ = r"""#!/bin/sh
 printf '%s\n' "$*" >> "$FAKE_DIR/az.log"
+if [ "$1 $2" = "account show" ]; then exit "${FAKE_SIGNED_OUT:-0}"; fi
 case "$1 $2 $3" in
   "functionapp keys list")
     n=$(cat "$FAKE_DIR/key-calls" 2>/dev/null || echo 0); n=$((n + 1)); echo "$n" > "$FAKE_DIR/key-calls"
@@ -89,11 +90,13 @@ def _outputs_env() -> dict[str, str]:
 
 
 def _run_hook(
-    tmp_path: Path, *, key_after: int, attempts: int, env: dict[str, str]
+    tmp_path: Path, *, key_after: int, attempts: int, env: dict[str, str], tools: tuple[str, ...] = ("az", "curl")
 ) -> subprocess.CompletedProcess[str]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for name, script in (("az", FAKE_AZ), ("curl", FAKE_CURL)):
+        if name not in tools:
+            continue
         (bin_dir / name).write_text(script)
         (bin_dir / name).chmod(0o755)
     return subprocess.run(
@@ -152,3 +155,16 @@ def test_the_hook_names_a_missing_azd_output(tmp_path: Path, missing: str) -> No
     assert done.returncode == 1
     assert f"{missing} is not set" in done.stderr
     assert not (tmp_path / "az.log").exists()
+
+
+def test_the_hook_says_the_azure_cli_is_needed_when_it_is_missing(tmp_path: Path) -> None:
+    done = _run_hook(tmp_path, key_after=1, attempts=1, env=_outputs_env(), tools=("curl",))
+    assert done.returncode == 1
+    assert "Azure CLI (az) is needed" in done.stderr
+
+
+def test_the_hook_says_to_sign_in_when_the_azure_cli_is_signed_out(tmp_path: Path) -> None:
+    done = _run_hook(tmp_path, key_after=1, attempts=1, env={**_outputs_env(), "FAKE_SIGNED_OUT": "1"})
+    assert done.returncode == 1
+    assert "az login" in done.stderr
+    assert "keys list" not in (tmp_path / "az.log").read_text()
