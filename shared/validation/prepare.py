@@ -53,10 +53,14 @@ def prepare_datasets(  # noqa: PLR0917 - the positional order the pipeline's pre
     validation_out: BinaryIO,
     *,
     min_examples_to_split: int = 20,
+    min_train_examples: int = 10,
     held_out_examples: int = 5,
     max_line_bytes: int = 4 * 1024 * 1024,
 ) -> PreparedDatasets:
     """Write normalised training and validation sets; split `training` (share `split`) when `validation` is None.
+
+    The split is refused (a result with `ok` False, nothing written) below `min_examples_to_split` examples
+    or when fewer than `min_train_examples` would be left to train on.
 
     Raises `InvalidOptionsError` when `split` is not strictly between 0 and 1.
     """
@@ -79,6 +83,7 @@ def prepare_datasets(  # noqa: PLR0917 - the positional order the pipeline's pre
         train_out=train_out,
         validation_out=validation_out,
         min_examples=min_examples_to_split,
+        min_train_examples=min_train_examples,
         held_out_examples=held_out_examples,
         max_line_bytes=max_line_bytes,
     )
@@ -92,6 +97,7 @@ def _split(
     train_out: BinaryIO,
     validation_out: BinaryIO,
     min_examples: int,
+    min_train_examples: int,
     held_out_examples: int,
     max_line_bytes: int,
 ) -> PreparedDatasets:
@@ -102,11 +108,12 @@ def _split(
             spool.write(example)
             total += 1
         held = max(1, round(total * split))
-        if total < max(min_examples, 2) or total - held < 1:
+        if total < max(min_examples, 2) or total - held < min_train_examples:
             result.ok = False
             result.refusal = (
-                f"the file has {total} example(s): too few to hold {split:.0%} out for validation (at least "
-                f"{max(min_examples, 2)} are needed); add examples or upload a validation file"
+                f"the file has {total} example(s): too few to hold {split:.0%} out for validation and keep "
+                f"{min_train_examples} for training (at least {max(min_examples, 2)} are needed); add examples "
+                "or upload a validation file"
             )
             return result
         # Reproducible by design: the run id seeds the split, so a retried activity writes the same sets.

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from shared.errors import InvalidOptionsError
-from shared.validation import PreparedDatasets, prepare_datasets
+from shared.validation import PreparedDatasets, ValidationConfig, prepare_datasets, validate_chunks
 
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "xbox-support.jsonl"
 
@@ -92,3 +92,19 @@ def test_a_given_validation_file_is_used_as_is_and_feeds_the_held_out_examples()
 def test_a_split_share_outside_0_and_1_is_an_invalid_option() -> None:
     with pytest.raises(InvalidOptionsError, match="between 0 and 1"):
         prepare_datasets([SAMPLE.read_bytes()], None, 1.5, "seed", io.BytesIO(), io.BytesIO())
+
+
+def test_a_split_that_would_leave_too_few_to_train_on_is_refused() -> None:
+    result, train, validation = split(SAMPLE.read_bytes(), share=0.9)
+    assert not result.ok
+    assert "keep 10 for training" in (result.refusal or "")
+    assert (train, validation) == (b"", b"")
+
+
+def test_prepared_sets_pass_validation_themselves() -> None:
+    result, train, validation = split(SAMPLE.read_bytes())
+    config = ValidationConfig(base_model="Phi-3-mini-4k-instruct", context_length=4096)
+    assert validate_chunks([train], config).valid
+    report = validate_chunks([validation], config.for_validation_file())
+    assert report.valid
+    assert report.stats.examples == result.validation_examples < config.min_examples
