@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -65,6 +66,25 @@ def _styled(state: str | None) -> str:
     return f"[{style}]{text}[/{style}]" if style else text
 
 
+def _took(started: object, ended: object) -> str:
+    """How long a stage took (or has been running: `...`), from its ISO 8601 times."""
+    try:
+        start = datetime.fromisoformat(str(started))
+    except ValueError:
+        return "-"
+    if not ended:
+        return "..."
+    try:
+        seconds = (datetime.fromisoformat(str(ended)) - start).total_seconds()
+    except (TypeError, ValueError):
+        return "-"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def _print_runs(console: Console, payload: dict[str, Any]) -> None:
     runs = payload.get("runs", [])
     if not runs:
@@ -109,14 +129,15 @@ def _print_run(console: Console, item: dict[str, Any]) -> None:
     stages = item.get("stages") or []
     if stages:
         table = Table(title="stages")
-        for column in ("stage", "state", "at", "detail"):
+        for column in ("stage", "state", "started", "took", "detail"):
             table.add_column(column, overflow="fold")
         for stage in stages:
             if isinstance(stage, dict):
                 table.add_row(
                     escape(str(stage.get("stage", "-"))),
                     _styled(stage.get("state")),
-                    escape(str(stage.get("updated_at") or stage.get("at") or "-")[:19]),
+                    escape(str(stage.get("started_at") or "-")[:19].replace("T", " ")),
+                    _took(stage.get("started_at"), stage.get("ended_at")),
                     escape(str(stage.get("detail") or "")),
                 )
         console.print(table)

@@ -57,7 +57,16 @@ def get_run(req: func.HttpRequest) -> func.HttpResponse:
         return _json({"error": f"{run_id!r} is not a run id (ft-<name>-<12 hex>)"}, 400)
     if run_id not in RUNS:
         return _json({"error": f"no run with id {run_id!r}"}, 404)
-    stages = [{"stage": "validating", "state": "succeeded", "updated_at": "2026-11-26T10:01:00+00:00"}]
+    stages = [
+        {
+            "stage": "validating",
+            "state": "succeeded",
+            "started_at": "2026-11-26T10:00:00Z",
+            "ended_at": "2026-11-26T10:01:30Z",
+            "detail": "120 examples",
+        },
+        {"stage": "training", "state": "running", "started_at": "2026-11-26T10:01:30Z", "ended_at": None},
+    ]
     return _json({**RUNS[run_id], "stages": stages, "reports": {"report.html": "http://127.0.0.1:1/r.html"}})
 
 

@@ -62,6 +62,8 @@ def test_status_of_one_run_shows_stages_and_reports(data_dir: Path, capsys: pyte
     out = capsys.readouterr().out
     assert "training" in out
     assert "validating" in out
+    assert "90.0 s" in out
+    assert "120 examples" in out
     assert "report.html" in out
     assert main(["status", "ft-xbox-0123456789ab", "--json", "--data-dir", str(data_dir)]) == 0
     assert json.loads(capsys.readouterr().out)["stage"] == "training"
