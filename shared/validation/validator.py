@@ -68,7 +68,8 @@ class _Validation:
         self.valid_examples = 0
         self.first_lines: dict[int, int] = {}
         self.system_prompt: str | None = None
-        self.pending: list[tuple[int, list[Message]]] = []
+        self.pending: list[tuple[int, list[Message], bool]] = []
+        self.secret_lines: set[int] = set()
         self.message_counts: array[int] = array("I")
         self.token_counts: array[int] = array("I")
         self.assistant_counts: array[int] = array("I")
@@ -103,6 +104,9 @@ class _Validation:
         for first, lines in reader.batches(itertools.chain((head,), rest)):
             scanned = scan_block(lines)
             self._report_scan(first, scanned)
+            self.secret_lines = (
+                {first + index for index in scanned.secrets} if self.config.secrets_are_errors else set()
+            )
             for number, line in enumerate(lines, first):
                 if line is None:
                     self.examples += 1
@@ -155,7 +159,7 @@ class _Validation:
             messages = self._check_slowly(number, line)
             if messages is None or not self._check_example(number, line, messages):
                 return
-        self.pending.append((number, messages))
+        self.pending.append((number, messages, number in self.secret_lines))
         if len(self.pending) >= _BATCH:
             self._flush()
 
@@ -224,8 +228,8 @@ class _Validation:
             return
         limit = self.config.context_length
         near = int(limit * self.config.near_limit_ratio)
-        counts = self.counter.count_conversations([messages for _, messages in self.pending])
-        for (number, messages), (total, assistant) in zip(self.pending, counts, strict=True):
+        counts = self.counter.count_conversations([messages for _, messages, _ in self.pending])
+        for (number, messages, has_secret), (total, assistant) in zip(self.pending, counts, strict=True):
             self.message_counts.append(len(messages))
             self.token_counts.append(total)
             self.assistant_counts.append(assistant)
@@ -243,7 +247,8 @@ class _Validation:
                     number,
                     f"{total:,} tokens, close to the {limit:,}-token limit of {self.config.base_model}",
                 )
-            self.valid_examples += 1
+            if not has_secret:
+                self.valid_examples += 1
         self.pending.clear()
 
     def report(self) -> ValidationReport:

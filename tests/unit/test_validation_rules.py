@@ -218,3 +218,9 @@ def test_results_do_not_depend_on_how_the_stream_is_chunked() -> None:
     for size in (1, 2, 3, 7, 100, 4096):
         chunks = [data[i : i + size] for i in range(0, len(data), size)]
         assert validate_chunks(chunks, config()) == whole
+
+
+def test_examples_with_errors_do_not_count_as_valid() -> None:
+    data = padded(example(user="AKIAIOSFODNN7EXAMPLE is my key"), at=2) + jsonl(b"[]")
+    stats = run(data).stats
+    assert (stats.examples, stats.valid_examples) == (13, 11)
