@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "devhost.commands.instance",
     "devhost.commands.demo",
     "devhost.commands.settings",
+    "devhost.commands.dashboard",
 )
 
 Handler = Callable[[argparse.Namespace], int]

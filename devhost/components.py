@@ -163,6 +163,28 @@ def timers(home: Devhost) -> None:
     home.timers = scheduler
 
 
+def dashboard(home: Devhost) -> None:
+    """The ops dashboard on 127.0.0.1: runs from the HTTP API, reports from Azurite, events from the broker."""
+    from devhost.dashboard.server import DEFAULT_DASHBOARD_PORT  # noqa: PLC0415 (only the devhost needs it)
+    from devhost.dashboard.wiring import start_dashboard  # noqa: PLC0415
+
+    if "http" not in home.addresses:
+        return
+    port = home.options.dashboard_port
+    if port is None:
+        port = 0 if home.options.http_port == 0 else DEFAULT_DASHBOARD_PORT
+    running = start_dashboard(
+        home.addresses["http"],
+        store=home.store,
+        reports_container=get_settings().reports_container,
+        servicebus=home.secrets.get("servicebus"),
+        secrets=tuple(home.secrets.values()),
+        port=port,
+    )
+    home.on_stop(running.stop)
+    home.addresses["dashboard"] = running.url
+
+
 def connections_file(home: Devhost) -> None:
     """`<data_dir>/connections.json`, last: it announces a devhost that is ready."""
     if home.options.write_connections_file:
@@ -179,5 +201,6 @@ COMPONENTS: tuple[Callable[[Devhost], None], ...] = (
     blob_triggers,
     servicebus_triggers,
     timers,
+    dashboard,
     connections_file,
 )

@@ -51,6 +51,12 @@ class DevhostOptions(BaseModel):
         False, description="Durable timers skip ahead whenever the engine is idle (tests, demos); else real time."
     )
     write_connections_file: bool = Field(True, description="Write `<data_dir>/connections.json`.")
+    dashboard_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="Ops dashboard port (0: any free port; None: 7080, or any free port when `http_port` is 0).",
+    )
 
 
 class Devhost:

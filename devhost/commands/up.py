@@ -25,6 +25,7 @@ LABELS = {
     "servicebus_endpoint": "Service Bus broker",
     "management": "Durable management API",
     "foundry": "Local foundry",
+    "dashboard": "Ops dashboard",
 }
 
 
@@ -38,6 +39,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="state directory (default: .devhost)")
     parser.add_argument("--http-port", type=int, default=DEFAULT_HTTP_PORT, help="Functions HTTP port (0: any free)")
+    parser.add_argument(
+        "--dashboard-port", type=int, default=None, help="ops dashboard port (default: 7080; 0: any free port)"
+    )
     parser.add_argument("--poll-interval", type=float, default=2.0, help="seconds between blob polls (default: 2)")
     parser.add_argument("--no-timers", action="store_true", help="do not run the app's timer triggers")
     parser.add_argument(
@@ -79,6 +83,9 @@ def run(args: argparse.Namespace) -> int:
     if args.http_port < 0 or args.http_port > 65535 or args.poll_interval <= 0:
         print("error: --http-port must be 0-65535 and --poll-interval positive", file=sys.stderr)
         return 2
+    if args.dashboard_port is not None and not 0 <= args.dashboard_port <= 65535:
+        print("error: --dashboard-port must be 0-65535", file=sys.stderr)
+        return 2
     options = DevhostOptions(
         data_dir=args.data_dir,
         http_port=args.http_port,
@@ -86,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         poll_interval_s=args.poll_interval,
         timers=not args.no_timers,
         virtual_clock=args.virtual_clock,
+        dashboard_port=args.dashboard_port,
     )
     stopping = threading.Event()
 

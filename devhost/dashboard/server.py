@@ -1,0 +1,108 @@
+"""The dashboard's HTTP server: threaded, on 127.0.0.1 only, in a background thread."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from devhost.dashboard.app import PAGE_CSP, DashboardApp, Reply
+from devhost.functions_host.http_server import check_loopback
+from shared.errors import ConfigurationError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DASHBOARD_PORT = 7080
+_SECURITY_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Cache-Control", "no-store"),
+    ("X-Frame-Options", "DENY"),
+)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def _handle(self) -> None:
+        # A body is never needed: read and drop it so the connection stays usable.
+        length = int(self.headers.get("Content-Length") or 0)
+        if 0 < length <= 1024 * 1024:
+            self.rfile.read(length)
+        elif length:
+            self.close_connection = True
+        self._send(self.server.app.handle(self.command, self.path, self.headers.get("Host")))
+
+    def _send(self, reply: Reply) -> None:
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        headers = dict(reply.headers)
+        headers.setdefault("Content-Security-Policy", PAGE_CSP)
+        for key, value in (*_SECURITY_HEADERS, *headers.items()):
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.end_headers()
+        if self.command != "HEAD" and reply.body:
+            self.wfile.write(reply.body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle  # noqa: N815 (http.server dispatches to do_<METHOD>)
+
+    def log_message(self, format: str, *args: object) -> None:
+        log.debug("%s - %s", self.address_string(), format % args)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], app: DashboardApp) -> None:
+        self.app = app
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        super().__init__(address, _Handler)
+
+
+class DashboardServer:
+    """Serves a `DashboardApp` on a loopback address; any other bind address is refused."""
+
+    def __init__(self, app: DashboardApp, port: int = DEFAULT_DASHBOARD_PORT, bind: str = "127.0.0.1") -> None:
+        self._address = (check_loopback(bind), port)
+        self._app = app
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> DashboardServer:
+        """Bind and serve; a port in use raises `ConfigurationError` naming it."""
+        try:
+            self._server = _Server(self._address, self._app)
+        except OSError as error:
+            raise ConfigurationError(
+                f"cannot serve the dashboard on {self._address[0]}:{self._address[1]}: {error.strerror}"
+            ) from None
+        self._thread = threading.Thread(target=self._server.serve_forever, name="dashboard-http", daemon=True)
+        self._thread.start()
+        return self
+
+    @property
+    def port(self) -> int:
+        """The bound port (the real one when 0 was asked for)."""
+        if self._server is None:
+            raise RuntimeError("the dashboard server is not started")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. `http://127.0.0.1:7080`."""
+        host = self._address[0]
+        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
+
+    def stop(self) -> None:
+        """Stop serving and close the socket; safe to call twice."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._server = self._thread = None
