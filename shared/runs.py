@@ -42,8 +42,8 @@ def check_blob_name(name: str) -> None:
         raise InvalidOptionsError(f"blob name must be 1 to {MAX_BLOB_NAME_CHARS} characters, got {len(name)}")
     if any(unicodedata.category(ch) == "Cc" for ch in name):
         raise InvalidOptionsError(f"blob name {name!r} contains control characters")
-    parts = PurePosixPath(name).parts
-    if name.startswith("/") or "\\" in name or any(part in {".", ".."} for part in parts):
+    # Split by hand: PurePosixPath drops "." and empty segments, which URL handling may resolve differently.
+    if "\\" in name or any(segment in {"", ".", ".."} for segment in name.split("/")):
         raise InvalidOptionsError(f"blob name {name!r} is not a plain relative path")
 
 

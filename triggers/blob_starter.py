@@ -29,6 +29,6 @@ async def start_run_from_upload(blob: func.InputStream, client: df.DurableOrches
     try:
         result = await start_run(client, services(), container or TRAINING_CONTAINER, blob_name)
     except InvalidOptionsError as error:
-        logger.error("upload %s refused: %s", blob.name, error)
+        logger.error("upload %r refused: %s", blob.name, error)
         return
-    logger.info("upload %s: %s %s", blob.name, result.outcome.value, result.run_id or result.detail)
+    logger.info("upload %r: %s %s", blob.name, result.outcome.value, result.run_id or result.detail)

@@ -89,7 +89,7 @@ async def start_run(
     Options come from the blob's `ft_*` metadata, then `overrides`. Bad options raise `InvalidOptionsError`.
     """
     if not blob_name.lower().endswith(".jsonl"):
-        logger.info("skipping %s/%s: only .jsonl files start runs", container, blob_name)
+        logger.info("skipping %r: only .jsonl files start runs", f"{container}/{blob_name}")
         return StartResult(run_id=None, outcome=StartOutcome.SKIPPED, detail="only .jsonl files start runs")
     check_blob_name(blob_name)
     info = services.store.get_info(container, blob_name)
@@ -140,7 +140,7 @@ async def _start(
             return StartResult(run_id=run_id, outcome=StartOutcome.ALREADY_EXISTS, detail="started concurrently")
         raise
     instruments().run_started(options.family)
-    logger.info("started run %s for %s/%s", run_id, container, blob_name)
+    logger.info("started run %s for %r", run_id, f"{container}/{blob_name}")
     return StartResult(run_id=run_id, outcome=StartOutcome.STARTED)
 
 
