@@ -9,6 +9,7 @@ import threading
 from dataclasses import dataclass
 
 from shared.foundry.factory import backend_from_settings
+from shared.foundry.faults import with_faults
 from shared.foundry.port import FineTuningBackend
 from shared.foundry.traced import traced
 from shared.servicebus import EventPublisher, ServiceBusEventPublisher
@@ -39,7 +40,7 @@ def build_services(settings: Settings) -> Services:
         settings=settings,
         store=blob_store_from_settings(settings),
         publisher=ServiceBusEventPublisher.from_settings(settings),
-        backend=traced(backend_from_settings(settings)),
+        backend=traced(with_faults(backend_from_settings(settings), settings)),
         chat=smoke_client_from_settings(settings),
     )
 

@@ -20,6 +20,8 @@ from shared.smoketest import SmokePrompt
 from shared.textscore import ScoreMetric
 
 PHI3_FINE_TUNING_REGIONS = frozenset({"eastus2"})
+BackendFaultKind = Literal["429", "503", "timeout"]
+BACKEND_FAULT_KINDS: tuple[BackendFaultKind, ...] = ("429", "503", "timeout")
 
 
 class Settings(BaseSettings):
@@ -140,6 +142,19 @@ class Settings(BaseSettings):
     )
     telemetry_metric_interval_seconds: float = Field(15.0, gt=0, le=3600, description="How often metrics are exported.")
 
+    # Fault injection into the fine-tuning backend (reliability tests and demos; off by default)
+    backend_faults: int = Field(
+        0, ge=0, le=10, description="Times each distinct backend call fails with a transient fault first (0: off)."
+    )
+    backend_fault_kinds: list[BackendFaultKind] = Field(
+        default_factory=lambda: list(BACKEND_FAULT_KINDS),
+        min_length=1,
+        description='JSON list of the injected faults, used in turn: "429", "503", "timeout".',
+    )
+    backend_fault_timeout_seconds: float = Field(
+        0.05, ge=0, le=60, description="How long an injected time-out waits before failing."
+    )
+
     @model_validator(mode="after")
     def _check_region(self) -> Settings:
         if self.foundry_backend == "azure" and self.azure_location.lower() not in PHI3_FINE_TUNING_REGIONS:
@@ -221,4 +236,7 @@ AZURE_SOURCES: dict[str, AzureSource] = {
     "otel_exporter_otlp_endpoint": "devhost",
     "telemetry_dir": "devhost",
     "telemetry_metric_interval_seconds": "default",
+    "backend_faults": "default",
+    "backend_fault_kinds": "default",
+    "backend_fault_timeout_seconds": "default",
 }
