@@ -1,5 +1,6 @@
 # azd postdeploy hook (Windows): the same steps as postdeploy.sh, which explains them.
 $ErrorActionPreference = 'Stop'
+Set-Location (Join-Path $PSScriptRoot '../..')
 
 foreach ($name in 'AZURE_RESOURCE_GROUP', 'AZURE_FUNCTION_APP_NAME', 'FUNCTION_APP_URL', 'BLOB_TRIGGER_FUNCTION_NAME',
     'EVENTGRID_SYSTEM_TOPIC_NAME', 'STORAGE_ACCOUNT_NAME') {

@@ -6,6 +6,7 @@
 # infra/modules/blob-created-subscription.bicep with the key passed in a private parameters file (never on a
 # command line, never printed). Needs the Azure CLI signed in (`az login`) as the user who ran `azd up`.
 set -eu
+cd "$(dirname "$0")/../.."
 
 for name in AZURE_RESOURCE_GROUP AZURE_FUNCTION_APP_NAME FUNCTION_APP_URL BLOB_TRIGGER_FUNCTION_NAME \
   EVENTGRID_SYSTEM_TOPIC_NAME STORAGE_ACCOUNT_NAME; do

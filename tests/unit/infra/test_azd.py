@@ -28,6 +28,11 @@ case "$1 $2 $3" in
     n=$(cat "$FAKE_DIR/key-calls" 2>/dev/null || echo 0); n=$((n + 1)); echo "$n" > "$FAKE_DIR/key-calls"
     if [ "$n" -ge "$FAKE_KEY_AFTER" ]; then echo "$FAKE_KEY"; fi ;;
   "deployment group create")
+    previous=""
+    for arg in "$@"; do
+      if [ "$previous" = "--template-file" ] && [ ! -f "$arg" ]; then echo "no template $arg in $(pwd)" >&2; exit 3; fi
+      previous="$arg"
+    done
     for arg in "$@"; do
       case "$arg" in @*) cp "${arg#@}" "$FAKE_DIR/params.json"; echo "${arg#@}" > "$FAKE_DIR/params-path";; esac
     done ;;
@@ -101,7 +106,7 @@ def _run_hook(
         (bin_dir / name).chmod(0o755)
     return subprocess.run(
         ["sh", str(HOOK)],
-        cwd=REPO_ROOT,
+        cwd=tmp_path,
         env={
             "PATH": f"{bin_dir}:/usr/bin:/bin",
             "FAKE_DIR": str(tmp_path),
