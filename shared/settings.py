@@ -82,6 +82,23 @@ class Settings(BaseSettings):
     azure_ai_project_name: str | None = Field(None, description="AI Foundry project (workspace) name.")
     azure_location: str = Field("eastus2", description="Region of the project; Phi-3 fine-tuning: eastus2 only.")
 
+    # Local foundry (devhost only; see devhost/local_foundry). Defaults make the tiny model really learn.
+    local_foundry_data_dir: str = Field(".devhost/foundry", description="Registry, jobs, models and keys.")
+    local_foundry_base_model_path: str | None = Field(
+        None, description="Folder of real Phi-3 weights + tokenizer (from_pretrained); else a tiny random Phi-3."
+    )
+    local_foundry_min_epochs: int = Field(
+        20, ge=1, description="Fewest epochs the tiny random model trains (a run's epochs may be fewer)."
+    )
+    local_foundry_min_learning_rate: float = Field(
+        5e-3, ge=0, description="Lowest learning rate the tiny random model trains with."
+    )
+    local_foundry_max_concurrent_jobs: int = Field(1, ge=1, description="Training processes run at once.")
+    local_foundry_max_job_attempts: int = Field(
+        2, ge=1, description="Starts of a job whose process died with the foundry before it is reported failed."
+    )
+    local_foundry_provision_seconds: float = Field(1.0, ge=0, description="How long a deployment provisions.")
+
     # Run defaults (each overridable per file by blob metadata ft_<option> or the POST /api/runs body)
     default_base_model: str = Field(DEFAULT_BASE_MODEL, description="Base model fine-tuned by default.")
     default_epochs: int = Field(3, ge=1, le=50, description="Training epochs.")
