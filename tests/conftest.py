@@ -6,4 +6,5 @@ pytest_plugins: list[str] = [
     "tests.fixtures.azurite",
     "tests.fixtures.broker",
     "tests.fixtures.engine",
+    "tests.fixtures.local_foundry",
 ]

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlparse
 
-from azure.core.exceptions import AzureError, ResourceNotFoundError
-from azure.storage.blob import BlobServiceClient
 from pydantic import BaseModel, Field, ValidationError
+
+from shared.errors import BlobNotFoundError, OrchestratorError
+from shared.storage import AzureBlobStore
 
 Role = Literal["system", "user", "assistant"]
 
@@ -86,20 +87,23 @@ def read_text(uri: str, storage_connection_string: str | None) -> str:
 def _read_blob(url: str, connection_string: str | None) -> str:
     if not connection_string:
         raise DatasetError(f"data URI {url}: a blob URL needs the foundry's storage connection string (not set)")
-    # Azurite rejects the SDK's newest API version unless started with --skipApiVersionCheck.
-    service = BlobServiceClient.from_connection_string(connection_string, api_version="2025-11-05")
-    account_url = service.url.rstrip("/") + "/"
-    if not url.split("?", 1)[0].startswith(account_url):
-        raise DatasetError(f"data URI {url}: not a blob of the storage account the foundry is configured with")
-    container, _, blob = unquote(url.split("?", 1)[0][len(account_url) :]).partition("/")
-    if not container or not blob:
-        raise DatasetError(f"data URI {url}: expected <account url>/<container>/<blob name>")
+    store = AzureBlobStore(connection_string=connection_string, retry_total=2)
     try:
-        data = service.get_blob_client(container, blob).download_blob().readall()
-    except ResourceNotFoundError:
-        raise DatasetError(f"data blob not found: {container}/{blob}") from None
-    except AzureError as error:
-        raise DatasetError(f"data blob {container}/{blob}: cannot be read ({type(error).__name__})") from None
+        account_url = store.url("container", "blob").rsplit("/", 2)[0] + "/"
+        path = url.split("?", 1)[0]
+        if not path.startswith(account_url):
+            raise DatasetError(f"data URI {url}: not a blob of the storage account the foundry is configured with")
+        container, _, blob = unquote(path[len(account_url) :]).partition("/")
+        if not container or not blob:
+            raise DatasetError(f"data URI {url}: expected <account url>/<container>/<blob name>")
+        try:
+            data, _ = store.read_bytes(container, blob)
+        except BlobNotFoundError:
+            raise DatasetError(f"data blob not found: {container}/{blob}") from None
+        except OrchestratorError as error:
+            raise DatasetError(f"data blob {container}/{blob}: cannot be read ({error})") from None
+    finally:
+        store.close()
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:

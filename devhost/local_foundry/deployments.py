@@ -95,6 +95,7 @@ class Deployments:
             ready_at=time.time() + self._config.provision_seconds,
         )
         self._keys.create(request.name)
+        self._server.warm_up()
         return self._registry.insert_deployment(record), True
 
     def get(self, name: str) -> DeploymentRecord:

@@ -251,6 +251,11 @@ class LocalFoundry:
             raise RuntimeError("the local foundry is not running")
         return f"http://127.0.0.1:{self._server.server_port}"
 
+    @property
+    def running(self) -> bool:
+        """Whether the foundry serves."""
+        return self._server is not None
+
     def start(self) -> LocalFoundry:
         """Open the registry, recover jobs, and serve HTTP in a background thread."""
         self.data_dir.mkdir(parents=True, exist_ok=True)

@@ -80,6 +80,13 @@ class ModelServer:
         self._max_tokens = max_tokens
         self._loaded: dict[str, _Loaded] = {}
         self._lock = threading.Lock()
+        self._warming = threading.Event()
+
+    def warm_up(self) -> None:
+        """Import torch and transformers in the background, so the first completion waits less."""
+        if not self._warming.is_set():
+            self._warming.set()
+            threading.Thread(target=_import_model_code, name="local-foundry-warm-up", daemon=True).start()
 
     def loaded(self) -> list[str]:
         """Deployments whose model is in memory."""
@@ -96,9 +103,7 @@ class ModelServer:
             found = self._loaded.get(deployment)
             if found:
                 return found
-            from devhost.local_foundry.model import load_pretrained  # noqa: PLC0415 (torch loads on first use)
-
-            model, tokenizer = load_pretrained(checkpoint)
+            model, tokenizer = _import_model_code()(checkpoint)
             model.eval()
             stop_ids = [tokenizer.eos_token_id]
             end_id = tokenizer.convert_tokens_to_ids(END)
@@ -139,3 +144,9 @@ class ModelServer:
                 prompt_tokens=prompt_length, completion_tokens=len(new_ids), total_tokens=prompt_length + len(new_ids)
             ),
         )
+
+
+def _import_model_code() -> Any:
+    from devhost.local_foundry.model import load_pretrained  # noqa: PLC0415 (torch loads on first use, not at start)
+
+    return load_pretrained
