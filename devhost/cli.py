@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "devhost.commands.demo",
     "devhost.commands.settings",
     "devhost.commands.dashboard",
+    "devhost.commands.foundry",
 )
 
 Handler = Callable[[argparse.Namespace], int]

@@ -68,7 +68,7 @@ class JobRunner:
 
     def start(self) -> None:
         """Recover jobs left running by an earlier foundry, then watch the queue in a thread."""
-        self._recover()
+        self.recover()
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="local-foundry-jobs", daemon=True)
         self._thread.start()
@@ -209,7 +209,8 @@ class JobRunner:
 
         return self._registry.add_model(request.output_model_prefix, place, tags, job.name)
 
-    def _recover(self) -> None:
+    def recover(self) -> None:
+        """Jobs an earlier foundry left running: their process is ended; each restarts or is reported failed."""
         for job in self._registry.jobs_in(JobState.RUNNING):
             if job.pid and _is_same_process(job.pid, job.pid_started_at):
                 _terminate_pid(job.pid)

@@ -264,8 +264,12 @@ class LocalFoundry:
         self.models = ModelServer(self.config.max_completion_tokens)
         self.jobs = JobRunner(self.registry, self.data_dir, self.config, lambda: self.faults, self._storage)
         self.deployments = Deployments(self.registry, self.keys, self.models, self.config, lambda: self.faults)
+        try:
+            self._server = make_server("127.0.0.1", self.port, FoundryApp(self), threaded=True)
+        except OSError:
+            self.registry.close()
+            raise
         self.jobs.start()
-        self._server = make_server("127.0.0.1", self.port, FoundryApp(self), threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, name="local-foundry-http", daemon=True)
         self._thread.start()
         return self

@@ -103,7 +103,9 @@ class ModelServer:
             found = self._loaded.get(deployment)
             if found:
                 return found
-            model, tokenizer = _import_model_code()(checkpoint)
+            torch_module, load_pretrained = _import_model_code()
+            torch_module.set_num_threads(1)  # tiny models: more threads only oversubscribe a busy machine
+            model, tokenizer = load_pretrained(checkpoint)
             model.eval()
             stop_ids = [tokenizer.eos_token_id]
             end_id = tokenizer.convert_tokens_to_ids(END)
@@ -146,7 +148,9 @@ class ModelServer:
         )
 
 
-def _import_model_code() -> Any:
-    from devhost.local_foundry.model import load_pretrained  # noqa: PLC0415 (torch loads on first use, not at start)
+def _import_model_code() -> tuple[Any, Any]:
+    import torch  # noqa: PLC0415 (torch loads on first use, not when the foundry starts)
 
-    return load_pretrained
+    from devhost.local_foundry.model import load_pretrained  # noqa: PLC0415 (same)
+
+    return torch, load_pretrained
