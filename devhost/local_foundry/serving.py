@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from devhost.local_foundry.tokenizer import END
+from devhost.local_foundry.chat_format import END
 
 
 class ChatMessageIn(BaseModel):

@@ -9,16 +9,14 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
 from devhost.local_foundry.chat_data import ChatExample
-
-SYSTEM, USER, ASSISTANT, END, ENDOFTEXT = "<|system|>", "<|user|>", "<|assistant|>", "<|end|>", "<|endoftext|>"
-SPECIAL_TOKENS = [ENDOFTEXT, SYSTEM, USER, ASSISTANT, END]
-
-# Phi-3's template: each message "<|role|>\n{content}<|end|>\n", then "<|assistant|>\n" to prompt a reply.
-PHI3_CHAT_TEMPLATE = (
-    "{% for message in messages %}"
-    "{{ '<|' + message['role'] + '|>\n' + message['content'] + '<|end|>\n' }}"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% else %}{{ eos_token }}{% endif %}"
+from devhost.local_foundry.chat_format import (
+    ASSISTANT,
+    END,
+    ENDOFTEXT,
+    PHI3_CHAT_TEMPLATE,
+    SPECIAL_TOKENS,
+    SYSTEM,
+    USER,
 )
 
 

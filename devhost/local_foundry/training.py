@@ -16,9 +16,10 @@ from typing import Any
 import torch
 
 from devhost.local_foundry.chat_data import ChatExample, load_examples
+from devhost.local_foundry.chat_format import END
 from devhost.local_foundry.job_files import STORAGE_ENV, JobFiles, TrainingProgress, TrainingSpec
 from devhost.local_foundry.model import load_pretrained, save_tiny_base, with_lora
-from devhost.local_foundry.tokenizer import END, train_tokenizer
+from devhost.local_foundry.tokenizer import train_tokenizer
 from shared.foundry.port import LossPoint
 
 IGNORE = -100

@@ -9,12 +9,13 @@ import httpx
 import pytest
 
 from devhost.local_foundry.chat_data import ChatExample, DatasetError, check_uri, parse_jsonl
+from devhost.local_foundry.chat_format import END
 from devhost.local_foundry.config import FoundryConfig, FoundryFaults
 from devhost.local_foundry.deployments import KeyStore
 from devhost.local_foundry.jobs import JobRunner
 from devhost.local_foundry.registry import JobRecord, Registry
 from devhost.local_foundry.sample_data import generate_examples
-from devhost.local_foundry.tokenizer import END, render, train_tokenizer
+from devhost.local_foundry.tokenizer import render, train_tokenizer
 from devhost.local_foundry.training import IGNORE, encode
 from shared.errors import PermanentError, TransientError
 from shared.foundry.local import LocalFoundryBackend
