@@ -93,6 +93,9 @@ class Broker:
             raise RuntimeError("the broker is already running")
         self._ready.clear()
         self._failure = None
+        # proton logs every client that disconnects without a close frame (an SDK client killed, a
+        # test ending) as an error; that is routine for a broker, so only its critical errors show.
+        logging.getLogger("proton").setLevel(logging.CRITICAL)
         self._store = Store(self.data_dir / STORE_FILE if self.data_dir else None)
         registry = Registry(self.namespace, self._store)
         handler = BrokerHandler(registry, self._store, key_name=self.key_name, key=self._key.get_secret_value())

@@ -41,6 +41,7 @@ DOTNET_EPOCH_TICKS = 621355968000000000
 INCOMING_CREDIT = 1000
 TICK_SECONDS = 0.05
 DEFAULT_SESSION_WAIT_MS = 60_000
+STOP_GRACE_SECONDS = 0.2
 
 
 F = TypeVar("F", bound=Callable[..., None])
@@ -124,6 +125,7 @@ class BrokerHandler(Handler):
         self._dirty: set[Entity] = set()
         self._pending_sessions: list[PendingSession] = []
         self._connections: set[Any] = set()
+        self._transports: set[Any] = set()
         self._last_prune_ms = 0
         self.stopping = False
         self.container: Any = None
@@ -132,6 +134,7 @@ class BrokerHandler(Handler):
     # -- connection, session and link lifecycle ---------------------------------------------------------
 
     def on_connection_bound(self, event: Any) -> None:
+        self._transports.add(event.transport)
         sasl = event.transport.sasl()
         sasl.allowed_mechs("ANONYMOUS PLAIN")
 
@@ -172,6 +175,7 @@ class BrokerHandler(Handler):
 
     @_guarded
     def on_transport_closed(self, event: Any) -> None:
+        self._transports.discard(event.transport)
         if event.connection is not None:
             self._forget_connection(event.connection)
             event.connection.free()
@@ -562,13 +566,33 @@ class BrokerHandler(Handler):
     def on_broker_stop(self, event: Any) -> None:
         self.stopping = True
         self.flush()
+        if self.acceptor is not None:
+            self.acceptor.close()
         for connection in list(self._connections):
             connection.close()
         self._connections.clear()
-        if self.acceptor is not None:
-            self.acceptor.close()
+        if self.container is not None:
+            self.container.schedule(STOP_GRACE_SECONDS, _Finisher(self))
+
+    def finish(self) -> None:
+        """Drop the sockets of clients that did not answer the close, then end the event loop."""
+        for transport in list(self._transports):
+            transport.close_tail()
+            transport.close_head()
+        self._transports.clear()
         if self.container is not None:
             self.container.stop()
+
+
+class _Finisher(Handler):
+    """The last timer of a stopping broker: clients had their grace period to close."""
+
+    def __init__(self, broker: BrokerHandler) -> None:
+        super().__init__()
+        self._broker = broker
+
+    def on_timer_task(self, event: Any) -> None:
+        self._broker.finish()
 
 
 def _reply_link(state: ConnectionState, node: str, reply_to: str | None) -> Any:

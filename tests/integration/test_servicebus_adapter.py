@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from azure.servicebus import ServiceBusClient, ServiceBusReceivedMessage
@@ -13,6 +14,7 @@ from devhost.servicebus_broker import Broker
 from shared import names
 from shared.events import CONTENT_TYPE, CloudEvent, EventType, build_event, parse_event
 from shared.servicebus import ServiceBusEventPublisher, normalise_properties
+from tests.fixtures.broker import BrokerFactory
 
 pytestmark = pytest.mark.integration
 
@@ -132,3 +134,20 @@ def test_events_with_sessions_carry_the_run_id_as_session(broker: Broker) -> Non
     [message] = _drain(broker, names.ALL_EVENTS_SUBSCRIPTION, expected=1)
 
     assert message.session_id == "ft-sess-000000000000"
+
+
+def test_the_publisher_reconnects_after_a_broker_restart(make_broker: BrokerFactory, tmp_path: Path) -> None:
+    first = make_broker(data_dir=tmp_path / "durable")
+    publisher = ServiceBusEventPublisher(topic=names.EVENTS_TOPIC, connection_string=first.connection_string)
+    try:
+        publisher.publish(_events("ft-restart-00000000", [EventType.RUN_ACCEPTED]))
+        port = first.port
+        first.stop()
+        second = make_broker(data_dir=tmp_path / "durable", port=port)
+
+        publisher.publish(_events("ft-restart-00000000", [EventType.RUN_ACCEPTED, EventType.VALIDATION_SUCCEEDED]))
+    finally:
+        publisher.close()
+
+    received = _drain(second, names.ALL_EVENTS_SUBSCRIPTION, expected=2)
+    assert [m.subject for m in received] == ["finetune.run.accepted", "finetune.validation.succeeded"]
