@@ -127,6 +127,8 @@ _ZERO_DIGITS: Final = bytes.maketrans(b"0123456789", b"0" * 10)
 _NUMBER_RUN: Final = re.compile(rb"000[0 .\-()]{3,26}0")
 _NOT_DIGITS: Final = bytes(byte for byte in range(256) if not 0x30 <= byte <= 0x39)
 _SEPARATOR: Final = re.compile(rb"\d[ .\-)]+\d")
+_NUMBER_BYTES: Final = frozenset(b"0123456789 .-()+")
+_LEADING_SEPARATORS: Final = frozenset(b" .-)")
 _LAST_GROUP: Final = re.compile(rb"\d{3,}$")
 
 
@@ -210,9 +212,7 @@ def find_pii(line: bytes) -> list[ScanHit]:
         return hits
     card = phone = False
     for run in _NUMBER_RUN.finditer(zeroed):
-        start = run.start()
-        if start > 0 and line[start - 1 : start] in (b"(", b"+"):
-            start -= 1
+        start = _start_of_number(line, run.start())
         text = line[start : run.end()]
         digits = text.translate(None, _NOT_DIGITS)
         if not card and 13 <= len(digits) <= 19 and luhn_valid(digits):
@@ -222,6 +222,15 @@ def find_pii(line: bytes) -> list[ScanHit]:
             phone = True
             hits.append(ScanHit("phone", start + 1))
     return hits
+
+
+def _start_of_number(line: bytes, start: int) -> int:
+    """Where a number found from its first run of three digits really starts: "+44 20 7946 0958" at "+"."""
+    while start > 0 and line[start - 1] in _NUMBER_BYTES:
+        start -= 1
+    while line[start] in _LEADING_SEPARATORS:
+        start += 1
+    return start
 
 
 def _looks_like_phone(text: bytes, digits: int) -> bool:
