@@ -22,7 +22,9 @@ def validate_training_file(services: Services, request: ValidateInput) -> Valida
     first_errors = _first_errors(report, "")
     valid, errors, warnings = report.valid, _count(report.error_counts), _count(report.warning_counts)
     if options.validation_blob:
-        held_out = validate_chunks(services.store.download_chunks(container, options.validation_blob), config)
+        held_out = validate_chunks(
+            services.store.download_chunks(container, options.validation_blob), config.for_validation_file()
+        )
         _write_reports(services, request.run_id, "validation-file-report", held_out)
         valid = valid and held_out.valid
         errors += _count(held_out.error_counts)

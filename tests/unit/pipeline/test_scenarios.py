@@ -274,3 +274,12 @@ def test_a_file_too_small_to_split_is_rejected_at_preparation(world: World) -> N
     assert "preparation refused" in status.output["reason"]
     assert world.publisher.types(status.instance_id)[-2:] == ["finetune.preparation.failed", "finetune.run.rejected"]
     assert world.backend.jobs == {}
+
+
+def test_an_uploaded_validation_file_is_used_instead_of_a_split(world: World) -> None:
+    world.upload("xbox/held-out.jsonl", chat_dataset(5, topic="controller"))
+    status = world.run("xbox/main.jsonl", chat_dataset(25), {"ft_validation_blob": "xbox/held-out.jsonl"})
+    assert status.output["outcome"] == "succeeded", status.output["reason"]
+    prepared = world.publisher.for_run(status.instance_id)[2]
+    assert prepared.type == "finetune.preparation.succeeded"
+    assert prepared.data.facts == {"trainExamples": 25, "validationExamples": 5}
