@@ -44,7 +44,8 @@ def format_event(event: CloudEvent) -> str:
     return (line + event.data.state + ("  " + facts if facts else "")).rstrip()
 
 
-def _bodies(connection_string: str, *, follow: bool) -> Iterator[bytes]:
+def event_bodies(connection_string: str, *, follow: bool) -> Iterator[bytes]:
+    """Bodies of the messages on `devhost-events`, oldest first; with `follow`, never ends (close it)."""
     from azure.servicebus import ServiceBusClient  # noqa: PLC0415 - the SDK only loads when reading events
 
     next_sequence = 1
@@ -67,7 +68,7 @@ def print_events(connection_string: str, args: argparse.Namespace, out: TextIO |
     """Print the events (of one run, if asked); returns how many were printed."""
     out = out or sys.stdout
     printed = 0
-    for body in _bodies(connection_string, follow=args.follow):
+    for body in event_bodies(connection_string, follow=args.follow):
         try:
             event = parse_event(body)
         except InvalidEventError as error:

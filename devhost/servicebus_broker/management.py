@@ -146,7 +146,12 @@ def schedule(body: dict[str, Any], context: Context) -> Reply:
         except MalformedMessageError as error:
             return _failure(400, ARGUMENT_ERROR, f"malformed scheduled message: {error}")
         reached = context.registry.publish(context.node, raw, facts, context.now_ms)
-        sequence_numbers.append(reached[0].last_seq if reached else 0)
+        copies = [(entity, entity.last_seq) for entity in reached]
+        topic = context.registry.topics.get(context.node)
+        if topic is not None:
+            sequence_numbers.append(topic.remember_scheduled(copies))
+        else:
+            sequence_numbers.append(copies[0][1] if copies else 0)
     return Reply(body={"sequence-numbers": sequence_numbers})
 
 
@@ -154,9 +159,12 @@ def cancel_scheduled(body: dict[str, Any], context: Context) -> Reply:
     """`cancel-scheduled-message`: drop scheduled messages not yet visible."""
     seqs = [int(seq) for seq in _items(body.get("sequence-numbers"))]
     topic = context.registry.topics.get(context.node)
-    targets = [entity for entity, _ in topic.subscriptions] if topic else [_need_entity(context)]
-    for entity in targets:
-        entity.cancel_scheduled(seqs)
+    if topic is None:
+        _need_entity(context).cancel_scheduled(seqs)
+        return Reply()
+    for number in seqs:
+        for entity, seq in topic.scheduled.pop(number, []):
+            entity.cancel_scheduled([seq])
     return Reply()
 
 

@@ -418,6 +418,18 @@ class Topic:
     name: str
     duplicates: DuplicateDetector
     subscriptions: list[tuple[Entity, CorrelationFilter | None]] = field(default_factory=list)
+    scheduled: dict[int, list[tuple[Entity, int]]] = field(default_factory=dict)
+    _last_scheduled: int = 0
+
+    def remember_scheduled(self, copies: list[tuple[Entity, int]]) -> int:
+        """A topic-level number for a scheduled message's copies, for `cancel-scheduled-message`.
+
+        Kept in memory only: after a restart, scheduled topic messages are still delivered on time but
+        can no longer be cancelled.
+        """
+        self._last_scheduled += 1
+        self.scheduled[self._last_scheduled] = copies
+        return self._last_scheduled
 
     def publish(self, raw: bytes, facts: MessageFacts, now_ms: int) -> list[Entity]:
         """Fan a message out; returns the subscriptions that got it."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from azure.servicebus.exceptions import (
 
 from devhost.servicebus_broker import Broker
 from shared import names
-from tests.fixtures.broker import PLAIN_QUEUE, SESSION_QUEUE, SHORT_LOCK_QUEUE, BrokerFactory
+from tests.fixtures.broker import FILTER_TOPIC, PLAIN_QUEUE, SESSION_QUEUE, SHORT_LOCK_QUEUE, BrokerFactory
 
 pytestmark = pytest.mark.integration
 
@@ -222,3 +223,20 @@ def test_messages_survive_a_broker_restart(make_broker: BrokerFactory, tmp_path:
                 for message in batch:
                     receiver.complete_message(message)
     assert [(m.message_id, m.sequence_number) for m in received] == [("id-1", 2), ("id-2", 3)]
+
+
+def test_scheduled_messages_wait_for_their_time_and_can_be_cancelled(broker: Broker) -> None:
+    with _client(broker) as client:
+        soon = datetime.now(UTC) + timedelta(seconds=1)
+        with client.get_topic_sender(FILTER_TOPIC) as sender:
+            [kept] = sender.schedule_messages(ServiceBusMessage("later", message_id="s1"), soon)
+            [dropped] = sender.schedule_messages(ServiceBusMessage("never", message_id="s2"), soon)
+            sender.cancel_scheduled_messages(dropped)
+        assert kept != dropped
+        with client.get_subscription_receiver(FILTER_TOPIC, "everything") as receiver:
+            [message] = receiver.receive_messages(max_message_count=1, max_wait_time=15)
+            assert datetime.now(UTC) >= soon, "a scheduled message arrived before its time"
+            assert str(message) == "later"
+            assert message.enqueued_time_utc is not None
+            receiver.complete_message(message)
+            assert receiver.receive_messages(max_message_count=1, max_wait_time=2) == []

@@ -10,6 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from devhost.cli import main
+from devhost.commands.events import event_bodies
 from devhost.connections import DevhostConnections, connections_path, write_connections
 from devhost.servicebus_broker import Broker
 from shared import names
@@ -72,3 +73,20 @@ def test_events_without_a_running_devhost_says_so(tmp_path: Path, capsys: pytest
     assert main(["events", "--data-dir", str(tmp_path)]) == 1
 
     assert "the devhost is not running here" in capsys.readouterr().err
+
+
+def test_following_yields_events_published_later(broker: Broker, data_dir: Path) -> None:
+    bodies = event_bodies(broker.connection_string.get_secret_value(), follow=True)
+    try:
+        backlog = [orjson.loads(next(bodies))["id"] for _ in range(3)]
+        publisher = ServiceBusEventPublisher(topic=names.EVENTS_TOPIC, connection_string=broker.connection_string)
+        try:
+            publisher.publish([build_event("ft-a-1", EventType.RUN_FAILED, 3, state="failed", time=T0)])
+        finally:
+            publisher.close()
+        later = orjson.loads(next(bodies))
+    finally:
+        bodies.close()
+
+    assert backlog[0] == "ft-a-1:finetune.run.accepted:0:1"
+    assert (later["subject"], later["type"]) == ("ft-a-1", "finetune.run.failed")
