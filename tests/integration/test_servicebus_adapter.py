@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 from azure.servicebus import ServiceBusClient, ServiceBusReceivedMessage
 from opentelemetry.sdk.trace import TracerProvider
+from pydantic import SecretStr
 
 from devhost.servicebus_broker import Broker
 from shared import names
+from shared.errors import PermanentError, TransientError
 from shared.events import CONTENT_TYPE, CloudEvent, EventType, build_event, parse_event
 from shared.servicebus import ServiceBusEventPublisher, normalise_properties
 from tests.fixtures.broker import BrokerFactory
@@ -151,3 +153,28 @@ def test_the_publisher_reconnects_after_a_broker_restart(make_broker: BrokerFact
 
     received = _drain(second, names.ALL_EVENTS_SUBSCRIPTION, expected=2)
     assert [m.subject for m in received] == ["finetune.run.accepted", "finetune.validation.succeeded"]
+
+
+def test_a_wrong_key_is_a_permanent_error_without_the_key(broker: Broker) -> None:
+    wrong = SecretStr(broker.connection_string.get_secret_value().replace(broker.key.get_secret_value(), "d3Jvbmc="))
+    adapter = ServiceBusEventPublisher(topic=names.EVENTS_TOPIC, connection_string=wrong, retry_total=0)
+    try:
+        with pytest.raises(PermanentError, match="publishing 1 event") as raised:
+            adapter.publish(_events("ft-key-000000000000", [EventType.RUN_ACCEPTED]))
+    finally:
+        adapter.close()
+    assert "d3Jvbmc=" not in str(raised.value)
+    assert broker.key.get_secret_value() not in str(raised.value)
+
+
+def test_an_unreachable_broker_is_a_transient_error(make_broker: BrokerFactory) -> None:
+    gone = make_broker()
+    gone.stop()
+    adapter = ServiceBusEventPublisher(
+        topic=names.EVENTS_TOPIC, connection_string=gone.connection_string, retry_total=1, retry_backoff_factor=0.1
+    )
+    try:
+        with pytest.raises(TransientError, match="publishing 1 event"):
+            adapter.publish(_events("ft-gone-00000000000", [EventType.RUN_ACCEPTED]))
+    finally:
+        adapter.close()
