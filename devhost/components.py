@@ -20,6 +20,8 @@ from devhost.engine import Engine, RealClock, VirtualClock
 from devhost.engine.client import client_binding_json
 from devhost.functions_host import FunctionsHost, FunctionsHttpServer
 from devhost.functions_host.servicebus_listener import ServiceBusTriggerListener
+from devhost.local_foundry.config import FoundryConfig
+from devhost.local_foundry.server import LocalFoundry
 from devhost.orphans import ChildRegistry
 from devhost.servicebus_broker import Broker
 from shared import names
@@ -76,6 +78,23 @@ def servicebus(home: Devhost) -> None:
         home.export_setting(setting, broker.connection_string)
     home.secrets["servicebus"] = broker.connection_string
     home.addresses["servicebus_endpoint"] = f"sb://{broker.host}:{broker.port}"
+
+
+def foundry(home: Devhost) -> None:
+    """The local foundry (jobs, models, deployments and keys under the data directory); LOCAL_FOUNDRY_URL."""
+    data_dir = home.data_dir / "foundry"
+    storage = home.secrets.get("storage")
+    local = LocalFoundry(
+        data_dir,
+        storage_connection_string=None if storage is None else storage.get_secret_value(),
+        config=FoundryConfig.from_settings(get_settings()),
+    )
+    local.start()
+    home.on_stop(local.stop)
+    home.foundry = local
+    home.export_setting("LOCAL_FOUNDRY_URL", local.url)
+    home.export_setting("LOCAL_FOUNDRY_DATA_DIR", str(data_dir))
+    home.addresses["foundry"] = local.url
 
 
 def app(home: Devhost) -> None:
@@ -195,6 +214,7 @@ COMPONENTS: tuple[Callable[[Devhost], None], ...] = (
     children,
     storage,
     servicebus,
+    foundry,
     app,
     engine,
     functions,

@@ -27,6 +27,7 @@ from devhost.connections import DEFAULT_DATA_DIR, DevhostConnections, connection
 from devhost.engine import Engine
 from devhost.functions_host import DEFAULT_HTTP_PORT, FunctionsHost, FunctionsHttpServer
 from devhost.functions_host.timers import TimerScheduler
+from devhost.local_foundry.server import LocalFoundry
 from devhost.servicebus_broker import Broker
 from shared.errors import ConfigurationError
 from shared.settings import get_settings
@@ -78,6 +79,7 @@ class Devhost:
         self.client_binding: Callable[[], str] | None = None
         self.engine: Engine | None = None
         self.broker: Broker | None = None
+        self.foundry: LocalFoundry | None = None
         self._stack = ExitStack()
         self._started = False
 
