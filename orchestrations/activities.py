@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from orchestrations import names
 from shared import models
 from shared.bootstrap import Services, services
+from shared.fault_injection import pause_after_activity
 from shared.steps import cleanup, janitor, prepare, promote, publish, report, smoke, training, validate
 from shared.telemetry import span
 
@@ -47,6 +48,7 @@ def run_activity(name: str, envelope: Any) -> dict[str, Any] | None:
     attributes = {"activity.name": name, "run.id": call.run_id, "run.stage": call.stage}
     with span(f"activity {name}", attributes, carrier=call.trace):
         result = step(deps, input_type.model_validate(call.payload))
+        pause_after_activity(name, deps.settings)
     return result.model_dump(mode="json") if result is not None else None
 
 

@@ -172,6 +172,12 @@ class Settings(BaseSettings):
         0.05, ge=0, le=60, description="How long an injected time-out waits before failing."
     )
 
+    fault_pause_after_activities: dict[str, float] = Field(
+        default_factory=dict,
+        description="JSON map of activity name to seconds it waits after its work, before its result is recorded, "
+        'e.g. {"submit_training_job": 2} (kill tests catch each stage there; empty: off).',
+    )
+
     @model_validator(mode="after")
     def _check_region(self) -> Settings:
         if self.foundry_backend == "azure" and self.azure_location.lower() not in PHI3_FINE_TUNING_REGIONS:
@@ -263,4 +269,5 @@ AZURE_SOURCES: dict[str, AzureSource] = {
     "backend_faults": "default",
     "backend_fault_kinds": "default",
     "backend_fault_timeout_seconds": "default",
+    "fault_pause_after_activities": "default",
 }

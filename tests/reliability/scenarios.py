@@ -1,0 +1,203 @@
+"""Kill, restart and flood scenarios on a real `devhost up` process: shared by the tests and the benchmark.
+
+The devhost runs `tests.fakes.reliability_app` (the real app; a fake backend kept on disk, so what a killed
+process created is still counted after restart) with the virtual clock. Each stage's activity pauses after
+its work (`FAULT_PAUSE_AFTER_ACTIVITIES`), so a SIGKILL lands between the work and its recorded result.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+from azure.storage.blob import BlobServiceClient
+
+from devhost.connections import DevhostConnections
+from devhost.follow import collect_events, wait_for_runs
+from devhost.process import DevhostProcess
+from orchestrations import names
+from shared.events import CloudEvent
+from shared.names import RUN_ID_TAG, TRAINING_CONTAINER
+from shared.runs import run_id_for
+from tests.fakes.persistent_backend import STATE_ENV, load_backend
+
+APP_REF = "tests.fakes.reliability_app:app"
+# The stage a run is in while each activity pauses after its work.
+KILL_STAGES: dict[str, str] = {
+    "validating": names.VALIDATE,
+    "training": names.SUBMIT,
+    "deploying": names.DEPLOY,
+    "smoke_testing": names.SMOKE_TEST,
+    "promoting": names.PROMOTE,
+    "cleaning_up": names.CLEAN_UP,
+}
+REQUIRED_EVENTS = (
+    "finetune.run.accepted",
+    "finetune.validation.succeeded",
+    "finetune.preparation.succeeded",
+    "finetune.training.submitted",
+    "finetune.training.succeeded",
+    "finetune.deployment.succeeded",
+    "finetune.smoketest.passed",
+    "finetune.promotion.succeeded",
+    "finetune.cleanup.succeeded",
+    "finetune.run.succeeded",
+)
+RUN_TIMEOUT_S = 600.0
+
+
+def devhost_env(state_path: Path, pause_s: float, **settings: str) -> dict[str, str]:
+    """Environment of the devhost under test: the on-disk backend, the pauses, small smoke tests."""
+    return {
+        STATE_ENV: str(state_path),
+        "FAULT_PAUSE_AFTER_ACTIVITIES": json.dumps(dict.fromkeys(KILL_STAGES.values(), pause_s)),
+        "SMOKE_SAMPLE_SIZE": "2",
+        "POLLS_PER_GENERATION": "5",
+        **{key.upper(): value for key, value in settings.items()},
+    }
+
+
+def upload(connections: DevhostConnections, uploads: Iterable[tuple[str, bytes]]) -> list[str]:
+    """Upload each `(name, data)` to `training-data`, as a user would; the run id of each."""
+    service = BlobServiceClient.from_connection_string(connections.storage.get_secret_value())
+    run_ids = []
+    with service:
+        for name, data in uploads:
+            etag = service.get_blob_client(TRAINING_CONTAINER, name).upload_blob(data, overwrite=True)["etag"]
+            run_ids.append(run_id_for(TRAINING_CONTAINER, name, etag))
+    return run_ids
+
+
+def wait_for_stage(http: str, run_id: str, stage: str, timeout_s: float = RUN_TIMEOUT_S) -> None:
+    """Poll `GET /api/runs/{id}` until the run is in `stage`; fail if it ends first."""
+    deadline = time.monotonic() + timeout_s
+    with httpx.Client(base_url=http, timeout=30) as client:
+        while time.monotonic() < deadline:
+            reply = client.get(f"/api/runs/{run_id}")
+            if reply.status_code == 200:
+                view = reply.json()
+                if view["stage"] == stage:
+                    return
+                if view["runtimeStatus"] in {"Completed", "Failed", "Terminated"}:
+                    raise AssertionError(f"{run_id} ended ({view['stage']}) before reaching {stage}")
+            time.sleep(0.05)
+    raise TimeoutError(f"{run_id} did not reach {stage} within {timeout_s:g} s")
+
+
+@dataclass
+class Tally:
+    """What an outside observer counts after the runs: outcomes, created resources, events."""
+
+    run_ids: list[str]
+    outcomes: dict[str, str]
+    jobs_per_run: Counter[str]
+    deployments_per_run: Counter[str]
+    events: list[CloudEvent]
+    kills: int = 0
+    stages_killed: list[str] = field(default_factory=list)
+    listening: list[str] = field(default_factory=list)
+
+    @property
+    def runs_completed(self) -> int:
+        """Runs that ended with the outcome `succeeded`."""
+        return sum(outcome == "succeeded" for outcome in self.outcomes.values())
+
+    @property
+    def duplicates(self) -> int:
+        """Jobs, deployments and event ids created more than once."""
+        ids = Counter(event.id for event in self.events)
+        return (
+            sum(count - 1 for count in ids.values())
+            + sum(max(count - 1, 0) for count in self.jobs_per_run.values())
+            + sum(max(count - 1, 0) for count in self.deployments_per_run.values())
+        )
+
+    @property
+    def lost_events(self) -> int:
+        """Required events missing, plus gaps in each run's event sequence numbers."""
+        lost = 0
+        for run_id in self.run_ids:
+            mine = [event for event in self.events if event.subject == run_id]
+            types = {event.type.value for event in mine}
+            lost += sum(required not in types for required in REQUIRED_EVENTS)
+            sequences = {event.data.sequence for event in mine}
+            lost += (max(sequences) - len(sequences)) if sequences else 0
+        return lost
+
+    def problems(self) -> list[str]:
+        """Everything that is not exactly once, in words (empty when all is well)."""
+        found = [f"{run_id}: {outcome}" for run_id, outcome in self.outcomes.items() if outcome != "succeeded"]
+        found += [
+            f"{run_id}: {self.jobs_per_run[run_id]} jobs" for run_id in self.run_ids if self.jobs_per_run[run_id] != 1
+        ]
+        found += [
+            f"{run_id}: {self.deployments_per_run[run_id]} deployments"
+            for run_id in self.run_ids
+            if self.deployments_per_run[run_id] != 1
+        ]
+        if self.duplicates:
+            found.append(f"{self.duplicates} duplicates")
+        if self.lost_events:
+            found.append(f"{self.lost_events} lost events")
+        return found
+
+
+def tally(connections: DevhostConnections, state_path: Path, run_ids: Sequence[str]) -> Tally:
+    """Wait for every run to end, then count outcomes, the backend's jobs and deployments, and the events."""
+    ended = wait_for_runs(connections.http, run_ids, RUN_TIMEOUT_S, poll_s=0.5)
+    outcomes = {run_id: _outcome(view) for run_id, view in ended.items()}
+    events = collect_events(connections.servicebus.get_secret_value(), run_ids)
+    backend = load_backend(state_path)
+    jobs = Counter(job.request.run_id for job in backend.jobs.values())
+    deployment_runs = {d.name: d.tags.get(RUN_ID_TAG, "") for d in backend.deployments.values()}
+    for name in backend.deleted:
+        deployment_runs.setdefault(name, name)
+    deployments = Counter(deployment_runs.values())
+    return Tally(list(run_ids), outcomes, jobs, deployments, events)
+
+
+def listening_addresses(pid: int) -> list[str]:
+    """Every `ip` a process or its children listen on (TCP), one entry per socket."""
+    root = psutil.Process(pid)
+    found = []
+    for process in [root, *root.children(recursive=True)]:
+        for connection in process.net_connections(kind="inet"):
+            if connection.status == psutil.CONN_LISTEN:
+                found.append(str(connection.laddr.ip))
+    return found
+
+
+def _outcome(view: dict[str, Any]) -> str:
+    output = view.get("output")
+    if isinstance(output, dict):
+        return str(output.get("outcome"))
+    return str(view.get("runtimeStatus"))
+
+
+def kill_in_every_stage(data_dir: Path, uploads: Sequence[tuple[str, bytes]], pause_s: float = 2.0) -> Tally:
+    """Upload, then SIGKILL the devhost once in each stage of the first run and start it again; count."""
+    state_path = data_dir / "fake-backend.pickle"
+    devhost = DevhostProcess(data_dir / "devhost", app_ref=APP_REF, env=devhost_env(state_path, pause_s))
+    try:
+        connections = devhost.start()
+        assert devhost.process is not None
+        listening = listening_addresses(devhost.process.pid)
+        run_ids = upload(connections, uploads)
+        killed = []
+        for stage in KILL_STAGES:
+            wait_for_stage(connections.http, run_ids[0], stage)
+            devhost.kill()
+            killed.append(stage)
+            connections = devhost.start()
+        result = tally(connections, state_path, run_ids)
+    finally:
+        devhost.stop()
+    result.kills, result.stages_killed, result.listening = devhost.kills, killed, listening
+    return result
