@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import pytest
 from azure.servicebus._pyamqp.utils import generate_sas_token
@@ -29,19 +30,24 @@ def test_a_token_signed_with_the_key_is_accepted() -> None:
     assert check_token(token, key_name="Root", key="the-key") == AUDIENCE
 
 
+def _signed(key_name: str, key: str, expires_in_s: int) -> str:
+    # Signed when the test runs, not when it is collected: a long suite must not outlive the expiry.
+    return str(generate_sas_token(AUDIENCE, key_name, key, int(time.time()) + expires_in_s))
+
+
 @pytest.mark.parametrize(
-    ("token", "reason"),
+    ("make_token", "reason"),
     [
-        (generate_sas_token(AUDIENCE, "Root", "other-key", int(time.time()) + 60), "signature does not match"),
-        (generate_sas_token(AUDIENCE, "Other", "the-key", int(time.time()) + 60), "unknown shared access key name"),
-        (generate_sas_token(AUDIENCE, "Root", "the-key", int(time.time()) - 60), "expired"),
-        ("Bearer abc", "not a shared access signature"),
-        ("SharedAccessSignature sr=x&se=1", "no 'sig' field"),
+        (lambda: _signed("Root", "other-key", 600), "signature does not match"),
+        (lambda: _signed("Other", "the-key", 600), "unknown shared access key name"),
+        (lambda: _signed("Root", "the-key", -60), "expired"),
+        (lambda: "Bearer abc", "not a shared access signature"),
+        (lambda: "SharedAccessSignature sr=x&se=1", "no 'sig' field"),
     ],
 )
-def test_bad_tokens_are_rejected_with_a_reason(token: str, reason: str) -> None:
+def test_bad_tokens_are_rejected_with_a_reason(make_token: Callable[[], str], reason: str) -> None:
     with pytest.raises(TokenRejectedError, match=reason):
-        check_token(token, key_name="Root", key="the-key")
+        check_token(make_token(), key_name="Root", key="the-key")
 
 
 def _message(**kwargs: object) -> bytes:
