@@ -107,15 +107,30 @@ def _installed_in_azure() -> frozenset[str]:
     return frozenset(names)
 
 
+@cache
+def _importable_paths(distribution: str) -> frozenset[str]:
+    """Packages (`a/b/`) and modules (`a/b/c`) a distribution installed, as paths without suffix."""
+    paths: set[str] = set()
+    for file in metadata.distribution(distribution).files or ():
+        parts = str(file).split("/")
+        paths |= {"/".join(parts[:depth]) + "/" for depth in range(1, len(parts))}
+        paths.add("/".join([*parts[:-1], parts[-1].split(".")[0]]))
+    return frozenset(paths)
+
+
+@cache
+def _top_level_distributions() -> dict[str, list[str]]:
+    return dict(metadata.packages_distributions())
+
+
 def _distribution_of(dotted: str) -> str | None:
     """The distribution that installed a module, from the distributions' file lists (nothing is imported)."""
-    candidates = metadata.packages_distributions().get(dotted.partition(".")[0], [])
+    candidates = _top_level_distributions().get(dotted.partition(".")[0], [])
     parts = dotted.split(".")
     while parts:
-        prefixes = ("/".join(parts) + "/", "/".join(parts) + ".")
+        path = "/".join(parts)
         for name in candidates:
-            files = metadata.distribution(name).files or ()
-            if any(str(file).startswith(prefixes) for file in files):
+            if f"{path}/" in _importable_paths(name) or path in _importable_paths(name):
                 return _normalise(name)
         parts = parts[:-1]
     return None
