@@ -23,10 +23,11 @@ from tests.fakes.backend import EchoingChatClient
 from tests.fakes.persistent_backend import STATE_ENV, PersistentFakeBackend
 from tests.unit.pipeline.conftest import trained_reply
 
-__all__ = ["app"]
+__all__ = ["app", "install_services"]
 
 
-def _install() -> None:
+def install_services() -> None:
+    """Use the devhost's Azurite and broker (from the settings), the on-disk fake backend and an echoing chat."""
     settings = get_settings()
     backend: FineTuningBackend = PersistentFakeBackend(Path(os.environ[STATE_ENV]))  # type: ignore[assignment]
     use_services(
@@ -40,4 +41,6 @@ def _install() -> None:
     )
 
 
-_install()
+# `devhost up --app` imports this module after exporting the settings: install there, not in a test's process.
+if STATE_ENV in os.environ:
+    install_services()
