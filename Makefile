@@ -7,9 +7,9 @@ NODE_STAMP := node_modules/.installed-stamp
 CHECKOV_VENV ?= .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-stamp
 
-.PHONY: setup demo test unit lint bench clean
+.PHONY: setup chromium demo test unit lint bench clean
 
-setup: $(STAMP) $(NODE_STAMP) $(CHECKOV_STAMP)
+setup: $(STAMP) $(NODE_STAMP) $(CHECKOV_STAMP) chromium
 
 $(STAMP): requirements.txt requirements-local.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,17 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	@touch $@
+
+# Debian's Chromium, driven by Playwright in the dashboard's browser test (never `playwright install`).
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "Chromium is needed for the dashboard's browser test: run 'sudo apt-get install -y chromium'" \
+	      "(Debian), then make again" >&2; exit 1; \
+	  fi; }
 
 demo: setup
 	$(PY) -m devhost demo

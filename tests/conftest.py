@@ -5,6 +5,7 @@ from __future__ import annotations
 pytest_plugins: list[str] = [
     "tests.fixtures.azurite",
     "tests.fixtures.broker",
+    "tests.fixtures.dashboard",
     "tests.fixtures.engine",
     "tests.fixtures.local_foundry",
 ]

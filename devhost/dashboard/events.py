@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MAX_EVENTS = 50_000
 PAGE_SIZE = 100
+PEEK_TIMEOUT_S = 10.0
 
 
 class EventLog:
@@ -74,12 +75,14 @@ class BrokerEventFeed:
         *,
         poll_s: float = 0.5,
         retry_s: float = 2.0,
+        peek_timeout_s: float = PEEK_TIMEOUT_S,
         subscription: str = DEVHOST_EVENTS_SUBSCRIPTION,
     ) -> None:
         self._connection_string = connection_string
         self._log = event_log
         self._poll_s = poll_s
         self._retry_s = retry_s
+        self._peek_timeout_s = peek_timeout_s
         self._subscription = subscription
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -118,7 +121,10 @@ class BrokerEventFeed:
             bus.get_subscription_receiver(EVENTS_TOPIC, self._subscription) as receiver,
         ):
             while not self._stopping.is_set():
-                page = receiver.peek_messages(max_message_count=PAGE_SIZE, sequence_number=next_sequence)
+                # Without a timeout a peek on a connection whose broker went away waits forever.
+                page = receiver.peek_messages(
+                    max_message_count=PAGE_SIZE, sequence_number=next_sequence, timeout=self._peek_timeout_s
+                )
                 for message in page:
                     next_sequence = max(next_sequence, (message.sequence_number or 0) + 1)
                     try:

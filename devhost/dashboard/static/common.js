@@ -4,9 +4,9 @@
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 const STATE_CLASSES = {
-  running: "running", pending: "running", submitted: "running", provisioning: "running",
+  running: "running", pending: "running", submitted: "running", provisioning: "running", accepted: "running",
   waiting: "waiting", awaiting_approval: "waiting",
-  succeeded: "succeeded", passed: "succeeded", completed: "succeeded",
+  succeeded: "succeeded", passed: "succeeded", completed: "succeeded", approved: "succeeded",
   failed: "failed", rejected: "failed", terminated: "failed",
   canceled: "canceled",
 };

@@ -27,6 +27,10 @@ def test_devhost_in_process_with_a_virtual_clock_skips_a_six_hour_timer(tmp_path
         assert os.environ["STORAGE_CONNECTION_STRING"] == connections.storage.get_secret_value()
         assert connections.model_extra is not None
         assert connections.model_extra["management"].startswith("http://127.0.0.1:")
+        assert connections.dashboard is not None
+        assert connections.dashboard.startswith("http://127.0.0.1:")
+        assert '"dashboard"' in (options.data_dir / "connections.json").read_text(encoding="utf-8")
+        assert "<h1>Runs</h1>" in httpx.get(connections.dashboard + "/", timeout=30).text
         started = httpx.post(f"{connections.http}/api/orchestrations/sleepy", json="me", timeout=30)
         assert started.status_code == 202
         status: dict[str, object] = {}
