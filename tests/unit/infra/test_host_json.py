@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from shared.settings import AZURE_SOURCES, Settings
-from tests.unit.infra.bicep import REPO_ROOT, app_settings
+from tests.unit.infra.bicep import INFRA_DIR, REPO_ROOT, app_settings, parameters
 
 
 def _host() -> dict[str, Any]:
@@ -54,3 +54,10 @@ def test_concurrency_is_bounded_for_one_instance() -> None:
     assert 1 <= durable["maxConcurrentActivityFunctions"] <= 16
     assert 1 <= durable["maxConcurrentOrchestratorFunctions"] <= 32
     assert durable["extendedSessionsEnabled"] is False
+
+
+def test_the_task_hub_name_azure_gets_is_the_settings_default_and_a_valid_hub_name() -> None:
+    assert app_settings()["DURABLE_TASK_HUB"] == "durableTaskHub"
+    default = parameters(INFRA_DIR / "modules" / "functionapp.bicep")["durableTaskHub"]["default"]
+    assert default == Settings.model_fields["durable_task_hub"].default
+    assert re.fullmatch(r"[A-Za-z][A-Za-z0-9]{2,44}", default), "task hub names: 3-45 letters and digits"
