@@ -19,7 +19,6 @@ from shared.errors import InvalidOptionsError, OrchestratorError
 from shared.names import OPTION_METADATA_PREFIX
 from shared.runs import check_blob_name, resolve_options, run_id_for
 from shared.settings import get_settings
-from shared.storage import AzureBlobStore
 
 READ_CHUNK_BYTES = 1024 * 1024
 JSONL_CONTENT_TYPE = "application/jsonl"
@@ -91,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _upload(client: DevhostClient, path: Path, blob_name: str, options: dict[str, str]) -> int:
+    from shared.storage import AzureBlobStore  # noqa: PLC0415 (the Azure SDK only when uploading)
+
     client.request("GET", "health")  # fails fast with "not running" before any storage retries
     container = get_settings().training_container
     metadata = {f"{OPTION_METADATA_PREFIX}{name}": value for name, value in options.items()}

@@ -10,14 +10,18 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from devhost.connections import DEFAULT_DATA_DIR, connections_path
-from devhost.functions_host import DEFAULT_HTTP_PORT
-from devhost.functions_host.discovery import HttpBinding
-from devhost.home import Devhost, DevhostOptions
 from shared.errors import OrchestratorError
 
+if TYPE_CHECKING:
+    from devhost.home import Devhost
+
 log = logging.getLogger(__name__)
+
+# The functions host's default; repeated here so that `python -m devhost --help` imports no server code.
+DEFAULT_HTTP_PORT = 7071
 
 LABELS = {
     "http": "Functions HTTP API",
@@ -55,6 +59,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def describe(home: Devhost) -> str:
     """What a person needs to use the running devhost: addresses and routes, never a key."""
+    from devhost.functions_host.discovery import HttpBinding  # noqa: PLC0415 (the CLI stays light)
+
     lines = [f"devhost is up (state in {home.data_dir})"]
     for key, label in LABELS.items():
         if key in home.addresses:
@@ -76,6 +82,8 @@ def describe(home: Devhost) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Start, announce, wait for a stop signal, stop cleanly."""
+    from devhost.home import Devhost, DevhostOptions  # noqa: PLC0415 (the CLI stays light)
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # The Azure SDKs and the foundry's server log every request, proton every connection: too much to watch.
     for noisy in ("azure", "proton", "werkzeug"):
@@ -105,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    home = Devhost(options)
+    home: Devhost = Devhost(options)
     try:
         home.start()
     except OrchestratorError as error:

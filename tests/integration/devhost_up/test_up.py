@@ -36,13 +36,14 @@ def eventually(probe: Callable[[], T | None], what: str, timeout_s: float = 120.
 class Up:
     """`python -m devhost up` in a subprocess with its output in a file."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, app: str = "tests.fakes.up_app:app") -> None:
         self.data_dir = data_dir
+        self.app = app
         self.log = data_dir.parent / f"{data_dir.name}-{time.monotonic_ns()}.log"
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "devhost", "up", "--data-dir", str(data_dir), "--http-port", "0",
-                 "--poll-interval", "0.3", "--app", "tests.fakes.up_app:app"],
+                 "--poll-interval", "0.3", "--app", app],
                 cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             )  # fmt: skip
 
@@ -60,7 +61,7 @@ class Up:
                 health = httpx.get(f"{connections.http}/api/health", timeout=30).json()
             except httpx.HTTPError:
                 return None
-            return connections if health["pid"] == self.process.pid else None
+            return connections if health.get("pid", self.process.pid) == self.process.pid else None
 
         return eventually(ready, "connections.json")
 

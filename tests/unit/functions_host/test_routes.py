@@ -73,3 +73,10 @@ def test_malformed_template_is_refused_with_its_name(template: str, problem: str
     with pytest.raises(ConfigurationError, match=problem) as info:
         RouteTemplate.parse(template)
     assert template.strip("/") in str(info.value) or template in str(info.value)
+
+
+def test_the_cli_default_http_port_is_the_functions_host_default() -> None:
+    from devhost.commands import up  # noqa: PLC0415
+    from devhost.functions_host import DEFAULT_HTTP_PORT  # noqa: PLC0415
+
+    assert up.DEFAULT_HTTP_PORT == DEFAULT_HTTP_PORT

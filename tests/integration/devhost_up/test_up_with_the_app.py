@@ -1,0 +1,64 @@
+"""`python -m devhost up` with the real `function_app.py`, driven by the client subcommands."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.integration.devhost_up.test_up import ROOT, Up, eventually
+
+pytestmark = pytest.mark.integration
+
+
+def devhost(data_dir: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "devhost", *argv, "--data-dir", str(data_dir)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+
+
+def test_up_serves_the_app_and_an_invalid_upload_ends_rejected(tmp_path: Path) -> None:
+    data_dir = tmp_path / "devhost"
+    up = Up(data_dir, app="function_app:app")
+    try:
+        connections = up.connections()
+        health = httpx.get(f"{connections.http}/api/health", timeout=30)
+        assert health.status_code == 200
+        assert health.json()["status"] == "ok"
+
+        listed = devhost(data_dir, "status")
+        assert listed.returncode == 0, listed.stderr
+        assert "no runs yet" in listed.stdout
+
+        submitted = devhost(data_dir, "submit", str(ROOT / "examples/bad/invalid_json.jsonl"), "--family", "bad")
+        assert submitted.returncode == 0, submitted.stderr
+        run_id = submitted.stdout.split("run id: ", 1)[1].split()[0]
+
+        def ended() -> dict[str, object] | None:
+            response = httpx.get(f"{connections.http}/api/runs/{run_id}", timeout=30)
+            run = response.json() if response.status_code == 200 else {}
+            return run if run.get("runtimeStatus") in {"Completed", "Failed", "Terminated"} else None
+
+        eventually(ended, f"run {run_id} to end", timeout_s=300)
+        shown = devhost(data_dir, "status", run_id, "--json")
+        assert shown.returncode == 0, shown.stderr
+        run = json.loads(shown.stdout)
+        assert run["state"] == "rejected", run
+        assert run["family"] == "bad"
+
+        refused = devhost(data_dir, "cancel", run_id)
+        assert refused.returncode == 1
+        assert "already ended" in refused.stderr
+        missing = devhost(data_dir, "status", "ft-nothing-000000000000")
+        assert missing.returncode == 1
+    finally:
+        code = up.stop()
+    assert code == 0, up.output()
+    after = devhost(data_dir, "status")
+    assert after.returncode == 1
+    assert "the devhost is not running: start it with `python -m devhost up`" in after.stderr
