@@ -261,3 +261,20 @@ def with_application_properties(sections: list[tuple[int, bytes]], extra: dict[s
 def lock_token_from_tag(tag: bytes) -> uuid.UUID:
     """The SDK reads a message's lock token as `UUID(bytes_le=delivery_tag)`."""
     return uuid.UUID(bytes_le=tag)
+
+
+def looks_like_batch(sections: list[tuple[int, bytes]]) -> bool:
+    """Batches (message format 0x80013700) carry one encoded message per data section.
+
+    proton's Python binding does not expose a delivery's message format, so the shape decides: every
+    body section is a data section whose payload is itself a described AMQP section.
+    """
+    body = [section for code, section in sections if code >= DATA]
+    if not body or any(code != DATA for code, _ in sections if code >= DATA):
+        return False
+    for section in body:
+        width = 1 if section[3] == 0xA0 else 4
+        payload = section[4 + width : 4 + width + 3]
+        if len(payload) < 3 or payload[0] != 0x00 or payload[1] != 0x53 or not 0x70 <= payload[2] <= 0x78:
+            return False
+    return True

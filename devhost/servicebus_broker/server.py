@@ -12,32 +12,37 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
-from proton import Condition, Delivery, Described, Endpoint, Handler, Link, Message, Terminus, symbol
+from proton import Condition, Delivery, Endpoint, Handler, Link, Message, symbol
 
 from devhost.servicebus_broker import management
 from devhost.servicebus_broker.codec import (
-    DATA,
     MalformedMessageError,
+    looks_like_batch,
     read_facts,
     split_sections,
     unpack_batch,
 )
+from devhost.servicebus_broker.links import (
+    Consumer,
+    PendingSession,
+    dead_letter_details,
+    open_like_remote,
+    open_session_link,
+    refuse,
+    session_filter,
+)
+from devhost.servicebus_broker.nodes import ConnectionState, put_token, queue_reply, send_queued_replies
 from devhost.servicebus_broker.queues import Entity
 from devhost.servicebus_broker.registry import Registry, normalise_address
-from devhost.servicebus_broker.sas import TokenRejectedError, check_token
 from devhost.servicebus_broker.store import Store
 
 _LOG = logging.getLogger(__name__)
 
 CBS = "$cbs"
 MANAGEMENT_SUFFIX = "/$management"
-SESSION_FILTER = symbol("com.microsoft:session-filter")
-LOCKED_UNTIL_UTC = symbol("com.microsoft:locked-until-utc")
 OPERATION_TIMEOUT = symbol("com.microsoft:timeout")
-DOTNET_EPOCH_TICKS = 621355968000000000
 INCOMING_CREDIT = 1000
 TICK_SECONDS = 0.05
 DEFAULT_SESSION_WAIT_MS = 60_000
@@ -63,53 +68,6 @@ def _guarded(method: F) -> F:
 def now_ms() -> int:
     """Wall-clock milliseconds (message timestamps and locks are wall-clock in Service Bus too)."""
     return int(time.time() * 1000)
-
-
-@dataclass(eq=False)
-class Consumer:
-    """A client's receiver: a broker sender link bound to an entity (and a session, if locked)."""
-
-    link: Any
-    entity: Entity
-    receive_and_delete: bool
-    session_id: str | None = None
-    session_entity: bool = False
-
-
-@dataclass(eq=False)
-class PendingSession:
-    """A next-available-session receiver waiting for a session with messages."""
-
-    link: Any
-    entity: Entity
-    receive_and_delete: bool
-    deadline_ms: int
-
-
-@dataclass
-class ConnectionState:
-    """Per-connection state: authorisation and the reply links of request/response nodes."""
-
-    authorized: bool = False
-    reply_links: dict[str, list[Any]] = field(default_factory=dict)
-    queued_replies: list[tuple[str, str | None, bytes]] = field(default_factory=list)
-
-
-def _looks_like_batch(sections: list[tuple[int, bytes]]) -> bool:
-    """Batches (message format 0x80013700) carry one encoded message per data section.
-
-    proton's Python binding does not expose a delivery's message format, so the shape decides: every
-    body section is a data section whose payload is itself a described AMQP section.
-    """
-    body = [section for code, section in sections if code >= DATA]
-    if not body or any(code != DATA for code, _ in sections if code >= DATA):
-        return False
-    for section in body:
-        width = 1 if section[3] == 0xA0 else 4
-        payload = section[4 + width : 4 + width + 3]
-        if len(payload) < 3 or payload[0] != 0x00 or payload[1] != 0x53 or not 0x70 <= payload[2] <= 0x78:
-            return False
-    return True
 
 
 class BrokerHandler(Handler):
@@ -155,7 +113,7 @@ class BrokerHandler(Handler):
             self._attach(link)
         except Exception:  # the SDK must get a detach, never a hung attach
             _LOG.exception("attach of link %s failed", link.name)
-            self._refuse(link, "amqp:internal-error", "the broker failed to attach the link")
+            refuse(link, "amqp:internal-error", "the broker failed to attach the link")
 
     @_guarded
     def on_link_remote_close(self, event: Any) -> None:
@@ -204,14 +162,6 @@ class BrokerHandler(Handler):
                 if link in links:
                     links.remove(link)
 
-    def _refuse(self, link: Any, condition: str, description: str) -> None:
-        # The SDK expects an attach with a null terminus, then a detach carrying the error.
-        link.source.type = Terminus.UNSPECIFIED
-        link.target.type = Terminus.UNSPECIFIED
-        link.open()
-        link.condition = Condition(condition, description)
-        link.close()
-
     def _attach(self, link: Any) -> None:
         state: ConnectionState = link.connection.broker
         address = link.remote_source.address if link.is_sender else link.remote_target.address
@@ -219,7 +169,7 @@ class BrokerHandler(Handler):
         if path == CBS.lower() or path.endswith(MANAGEMENT_SUFFIX.lower()):
             self._attach_node(link, state, path)
         elif not state.authorized:
-            self._refuse(link, "amqp:unauthorized-access", "put a valid token on $cbs before attaching")
+            refuse(link, "amqp:unauthorized-access", "put a valid token on $cbs before attaching")
         elif link.is_receiver:
             self._attach_publisher(link, path)
         else:
@@ -229,12 +179,12 @@ class BrokerHandler(Handler):
         node = path.removesuffix(MANAGEMENT_SUFFIX.lower())
         if node != CBS.lower():
             if not state.authorized:
-                self._refuse(link, "amqp:unauthorized-access", "put a token on $cbs first")
+                refuse(link, "amqp:unauthorized-access", "put a token on $cbs first")
                 return
             if node not in self.registry.entities and node not in self.registry.topics:
-                self._refuse(link, "amqp:not-found", f"no entity '{node}' on this broker")
+                refuse(link, "amqp:not-found", f"no entity '{node}' on this broker")
                 return
-        self._open_like_remote(link)
+        open_like_remote(link)
         link.node = path
         if link.is_sender:
             state.reply_links.setdefault(path, []).append(link)
@@ -243,28 +193,28 @@ class BrokerHandler(Handler):
 
     def _attach_publisher(self, link: Any, path: str) -> None:
         if not self.registry.can_send_to(path):
-            self._refuse(link, "amqp:not-found", f"no queue or topic '{path}' on this broker")
+            refuse(link, "amqp:not-found", f"no queue or topic '{path}' on this broker")
             return
-        self._open_like_remote(link)
+        open_like_remote(link)
         link.target_path = path
         link.flow(INCOMING_CREDIT)
 
     def _attach_consumer(self, link: Any, path: str) -> None:
         entity = self.registry.entities.get(path)
         if entity is None:
-            self._refuse(link, "amqp:not-found", f"no queue or subscription '{path}' on this broker")
+            refuse(link, "amqp:not-found", f"no queue or subscription '{path}' on this broker")
             return
         receive_and_delete = link.remote_snd_settle_mode == Link.SND_SETTLED
         if not entity.options.requires_session:
-            self._open_like_remote(link)
+            open_like_remote(link)
             consumer = Consumer(link=link, entity=entity, receive_and_delete=receive_and_delete)
             link.consumer = consumer
             entity.consumers.append(consumer)
             return
-        wanted = _session_filter(link)
+        wanted = session_filter(link)
         if wanted is not None:
             if wanted in entity.session_owners:
-                self._refuse(
+                refuse(
                     link, "com.microsoft:session-cannot-be-locked", f"session '{wanted}' is locked by another receiver"
                 )
             else:
@@ -278,13 +228,6 @@ class BrokerHandler(Handler):
         wait_ms = int(timeout) if timeout else DEFAULT_SESSION_WAIT_MS
         self._pending_sessions.append(PendingSession(link, entity, receive_and_delete, now_ms() + wait_ms))
 
-    def _open_like_remote(self, link: Any) -> None:
-        link.source.address = link.remote_source.address
-        link.target.address = link.remote_target.address
-        link.snd_settle_mode = link.remote_snd_settle_mode
-        link.rcv_settle_mode = link.remote_rcv_settle_mode
-        link.open()
-
     def _bind_session(self, link: Any, entity: Entity, session_id: str, receive_and_delete: bool) -> None:
         consumer = Consumer(
             link=link, entity=entity, receive_and_delete=receive_and_delete, session_id=session_id, session_entity=True
@@ -292,18 +235,7 @@ class BrokerHandler(Handler):
         entity.session_owners[session_id] = consumer
         link.consumer = consumer
         entity.consumers.append(consumer)
-        link.source.address = link.remote_source.address
-        link.target.address = link.remote_target.address
-        link.source.filter.put_map()
-        link.source.filter.enter()
-        link.source.filter.put_symbol(SESSION_FILTER)
-        link.source.filter.put_string(session_id)
-        link.source.filter.exit()
-        locked_until = now_ms() + entity.lock_ms
-        link.properties = {LOCKED_UNTIL_UTC: _ticks(locked_until)}
-        link.snd_settle_mode = link.remote_snd_settle_mode
-        link.rcv_settle_mode = link.remote_rcv_settle_mode
-        link.open()
+        open_session_link(link, session_id, now_ms() + entity.lock_ms)
         self._dirty.add(entity)
 
     def _assign_pending_sessions(self) -> None:
@@ -314,7 +246,7 @@ class BrokerHandler(Handler):
             if ready:
                 self._bind_session(pending.link, pending.entity, ready[0], pending.receive_and_delete)
             elif pending.deadline_ms <= now:
-                self._refuse(pending.link, "com.microsoft:timeout", "no session became available in time")
+                refuse(pending.link, "com.microsoft:timeout", "no session became available in time")
             else:
                 still.append(pending)
         self._pending_sessions = still
@@ -347,7 +279,7 @@ class BrokerHandler(Handler):
         now = now_ms()
         try:
             sections = split_sections(payload)
-            messages = unpack_batch(payload) if _looks_like_batch(sections) else [payload]
+            messages = unpack_batch(payload) if looks_like_batch(sections) else [payload]
             parsed = [(raw, read_facts(split_sections(raw))) for raw in messages]
         except (MalformedMessageError, ValueError) as error:
             delivery.local.condition = Condition("amqp:decode-error", f"malformed message: {error}")
@@ -381,7 +313,7 @@ class BrokerHandler(Handler):
             outcome = "complete"
         elif state == Delivery.REJECTED:
             outcome = "dead-letter"
-            reason, description = _dead_letter_details(delivery)
+            reason, description = dead_letter_details(delivery)
         elif state == Delivery.RELEASED:
             outcome = "release"
         elif state == Delivery.MODIFIED:
@@ -414,7 +346,7 @@ class BrokerHandler(Handler):
                 if link.credit > 0 and link.drain_mode:
                     link.drained()
             else:
-                self._send_queued_replies(link)
+                send_queued_replies(link.connection)
 
     def _pump(self, entity: Entity) -> None:
         now = now_ms()
@@ -467,7 +399,7 @@ class BrokerHandler(Handler):
         delivery.update(Delivery.ACCEPTED)
         delivery.settle()
         if node == CBS.lower():
-            response = self._put_token(link.connection.broker, request)
+            response = put_token(link.connection.broker, request, key_name=self._key_name, key=self._key)
         else:
             entity_path = node.removesuffix(MANAGEMENT_SUFFIX.lower())
             context = management.Context(
@@ -480,45 +412,7 @@ class BrokerHandler(Handler):
             self._dirty.update(context.touched)
             if context.entity is not None:
                 self._dirty.add(context.entity)
-        self._reply(link.connection, node, request.reply_to, response.encode())
-
-    def _put_token(self, state: ConnectionState, request: Message) -> Message:
-        properties: dict[Any, Any] = request.properties or {}
-        status, description = 200, "OK"
-        if properties.get("operation") != "put-token":
-            status, description = 400, "only put-token is supported on $cbs"
-        else:
-            try:
-                check_token(str(request.body), key_name=self._key_name, key=self._key)
-                state.authorized = True
-            except TokenRejectedError as error:
-                status, description = 401, f"Unauthorized: {error}"
-        return Message(
-            correlation_id=request.id,
-            properties={"status-code": status, "status-description": description},
-        )
-
-    def _reply(self, connection: Any, node: str, reply_to: str | None, payload: bytes) -> None:
-        state: ConnectionState = connection.broker
-        state.queued_replies.append((node, reply_to, payload))
-        self._send_queued_replies(None, connection)
-
-    def _send_queued_replies(self, link: Any, connection: Any = None) -> None:
-        connection = connection or link.connection
-        state: ConnectionState | None = getattr(connection, "broker", None)
-        if state is None:
-            return
-        remaining = []
-        for node, reply_to, payload in state.queued_replies:
-            target = _reply_link(state, node, reply_to)
-            if target is None or target.credit <= 0:
-                remaining.append((node, reply_to, payload))
-                continue
-            delivery = target.delivery(uuid.uuid4().bytes_le)
-            target.send(payload)
-            target.advance()
-            delivery.settle()
-        state.queued_replies = remaining
+        queue_reply(link.connection, node, request.reply_to, response.encode())
 
     # -- time and batching -----------------------------------------------------------------------------
 
@@ -593,40 +487,3 @@ class _Finisher(Handler):
 
     def on_timer_task(self, event: Any) -> None:
         self._broker.finish()
-
-
-def _reply_link(state: ConnectionState, node: str, reply_to: str | None) -> Any:
-    links = [link for link in state.reply_links.get(node, []) if link.state & Endpoint.LOCAL_ACTIVE]
-    if reply_to:
-        for link in links:
-            if link.remote_target.address == reply_to:
-                return link
-    return links[0] if links else None
-
-
-def _session_filter(link: Any) -> str | None:
-    data = link.remote_source.filter
-    data.rewind()
-    if not data.next():
-        return None
-    filters: Any = data.get_object()
-    if not isinstance(filters, dict):
-        return None
-    value = filters.get(SESSION_FILTER)
-    if isinstance(value, Described):
-        value = value.value
-    return None if value is None else str(value)
-
-
-def _dead_letter_details(delivery: Any) -> tuple[str | None, str | None]:
-    condition = delivery.remote.condition
-    if condition is None:
-        return None, None
-    info = condition.info or {}
-    reason = info.get("DeadLetterReason") or info.get(symbol("DeadLetterReason"))
-    description = info.get("DeadLetterErrorDescription") or condition.description
-    return (None if reason is None else str(reason)), (None if description is None else str(description))
-
-
-def _ticks(epoch_ms: int) -> int:
-    return DOTNET_EPOCH_TICKS + epoch_ms * 10_000
