@@ -235,8 +235,11 @@ def loss_view(summary: RunSummary | None, events: list[CloudEvent]) -> LossView 
     for event in events:
         facts = event.data.facts
         train, validation = _number(facts.get("trainLoss")), _number(facts.get("validationLoss"))
-        if event.type in _LOSS_EVENTS and (train is not None or validation is not None):
-            points.append(LossPointView(x=len(points) + 1, train=train, validation=validation))
+        if event.type not in _LOSS_EVENTS or (train is None and validation is None):
+            continue
+        if points and (points[-1].train, points[-1].validation) == (train, validation):
+            continue  # `training.succeeded` repeats the last status change's losses
+        points.append(LossPointView(x=len(points) + 1, train=train, validation=validation))
     return LossView(source="events", x_label="status update", points=points) if points else None
 
 

@@ -86,19 +86,31 @@ def test_a_run_goes_live_through_the_runs_page_and_its_run_page(
     expect(row).to_be_visible()
     page.select_option("#filter-state", "")
 
-    # Untrusted data (here an event's facts) must stay text on the run page.
+    # Its run page, live while the run waits: the loss so far comes from the training events.
     hostile = build_event(
         run_id, EventType.TRAINING_STATUS_CHANGED, 90, state=HOSTILE, time=datetime.now(UTC), data={"note": HOSTILE}
     )
-    live_dashboard.events.add([hostile])
-    assert live_dashboard.api("POST", f"runs/{run_id}/approve", {"reason": "looks good"}).status_code == 202
-    expect(row).to_have_attribute("data-stage", "succeeded")
-    page.screenshot(path=str(ARTIFACTS / "dashboard-runs.png"), full_page=True)
-
+    live_dashboard.events.add([hostile])  # untrusted data (an event's facts) must stay text
     row.locator("a.run-link").click()
     page.wait_for_url(f"**/runs/{run_id}")
+    expect(page.locator("#overview .badge")).to_have_text("awaiting approval")
+    expect(page.locator('#timeline .stage-row[data-stage="awaiting_approval"] rect.bar.running')).to_have_count(1)
+    expect(page.locator("#loss")).to_contain_text("from training events (so far)")
+    expect(page.locator('#events tr[data-event-type="finetune.approval.requested"]')).to_have_count(1)
+    expect(page.locator("#reports").get_by_role("link", name="smoke-report.json")).to_have_count(1)
+    expect(page.locator("#reports").get_by_role("link", name="report.html", exact=True)).to_have_count(0)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-running.png"), full_page=True)
+
+    # Approved through the API: the open page follows the run to its end without a reload.
+    assert live_dashboard.api("POST", f"runs/{run_id}/approve", {"reason": "looks good"}).status_code == 202
+    expect(page.locator("#overview .badge")).to_have_text("succeeded")
     _check_run_page(page, run_id)
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+
+    page.go_back()
+    expect(row).to_have_attribute("data-stage", "succeeded")
+    expect(row.locator(".state .badge")).to_have_text("succeeded")
+    page.screenshot(path=str(ARTIFACTS / "dashboard-runs.png"), full_page=True)
 
     report = page.request.get(live_dashboard.url + f"/reports/{run_id}/report.html")
     assert report.status == 200

@@ -61,6 +61,12 @@ function stateBadge(state) {
   return h("span", {class: "badge " + (STATE_CLASSES[text.toLowerCase()] || "other")}, text.replace(/_/g, " "));
 }
 
+// What a run's badge says: its outcome once ended, "awaiting approval" while it waits for a person, else its state.
+function runStateText(run, ended, outcome) {
+  if (ended) return outcome || run.stage || run.runtimeStatus;
+  return run.stage === "awaiting_approval" ? run.stage : run.state;
+}
+
 function parseTime(value) {
   const time = value ? Date.parse(value) : NaN;
   return Number.isNaN(time) ? null : time;

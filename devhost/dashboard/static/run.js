@@ -13,7 +13,7 @@ function renderOverview(page) {
   const run = page.run;
   const ended = page.ended;
   const fields = [
-    field("State", stateBadge(ended ? (page.outcome || run.stage) : run.state)),
+    field("State", stateBadge(runStateText(run, ended, page.outcome))),
     field("Stage", (run.stage || "–").replace(/_/g, " ")),
     field("Family", run.family || "–"),
     field("Started", formatTime(run.createdTime)),

@@ -26,7 +26,7 @@ function runRow(run) {
   const seconds = elapsed(run.createdTime, ended ? run.lastUpdatedTime : null);
   return h("tr", {"data-run-id": run.runId, "data-stage": run.stage || "", "data-state": run.state || ""},
     h("td", {}, h("a", {href: runHref(run.runId), class: "run-link"}, run.runId)),
-    h("td", {class: "state"}, stateBadge(ended ? (run.stage || run.runtimeStatus) : run.state)),
+    h("td", {class: "state"}, stateBadge(runStateText(run, ended, null))),
     h("td", {class: "stage"}, (run.stage || "–").replace(/_/g, " ")),
     h("td", {class: "family"}, run.family || "–"),
     h("td", {}, formatTime(run.createdTime)),

@@ -193,6 +193,7 @@ def test_before_the_summary_the_loss_comes_from_training_events(
             event(EventType.TRAINING_STATUS_CHANGED, 4, status="running", trainLoss=2.5, validationLoss=2.7),
             event(EventType.TRAINING_STATUS_CHANGED, 5, status="finishing", trainLoss=1.5, validationLoss=None),
             event(EventType.VALIDATION_SUCCEEDED, 2, valid=True, errors=0, warnings=1, examples=30),
+            event(EventType.TRAINING_SUCCEEDED, 6, status="succeeded", trainLoss=1.5, validationLoss=None),
         ]
     )
     page = body(get(app, f"/data/runs/{RUN_ID}"))
