@@ -25,6 +25,7 @@ from devhost.local_foundry.server import LocalFoundry
 from devhost.orphans import ChildRegistry
 from devhost.servicebus_broker import Broker
 from shared import names
+from shared.bootstrap import use_services
 from shared.settings import get_settings
 from shared.storage import AzureBlobStore
 
@@ -98,8 +99,14 @@ def foundry(home: Devhost) -> None:
 
 
 def app(home: Devhost) -> None:
-    """Import the Functions app, now that its settings are in the environment."""
+    """Import the Functions app, now that its settings are in the environment.
+
+    The app's process-wide clients are dropped before and after, as if each devhost were a fresh Functions
+    worker process: a second devhost in one process (tests) must not reach the first one's servers.
+    """
     home.export_setting("FOUNDRY_BACKEND", "local")
+    use_services(None)
+    home.on_stop(lambda: use_services(None))
     home.app = home.load_app()
 
 

@@ -45,3 +45,12 @@ def test_devhost_in_process_with_a_virtual_clock_skips_a_six_hour_timer(tmp_path
     assert "STORAGE_CONNECTION_STRING" not in os.environ
     assert "SERVICEBUS_CONNECTION_STRING" not in os.environ
     assert not (options.data_dir / "connections.json").exists()
+
+
+def test_a_second_devhost_in_one_process_serves_the_app_against_its_own_servers(tmp_path: Path) -> None:
+    for attempt in ("first", "second"):
+        options = DevhostOptions(data_dir=tmp_path / attempt, http_port=0, dashboard_port=0, timers=False)
+        with Devhost(options) as home:
+            health = httpx.get(f"{home.connections().http}/api/health", timeout=60)
+            assert health.status_code == 200, (attempt, health.text)
+            assert health.json()["status"] == "ok"
