@@ -180,6 +180,7 @@ class PipelineRun:
             "batchSize": options.batch_size,
         }
         yield from self._publish(EventType.TRAINING_SUBMITTED, "submitted", facts)
+        self._set_status("running", f"job {job.job_name} submitted; waiting for it to finish")
         deadline = self.context.current_utc_datetime + timedelta(hours=options.max_training_hours)
         result = yield from self._monitor(MonitorKind.TRAINING, job.job_name, deadline, publish_changes=True)
         last = result.last

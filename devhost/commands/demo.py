@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,7 @@ import orjson
 from rich.console import Console
 
 from devhost.home import Devhost, DevhostOptions
+from devhost.logs import configure_devhost_logging
 from shared.bootstrap import services
 from shared.chat_client import ChatMessage
 from shared.names import TRAINING_CONTAINER, run_reports_prefix
@@ -19,7 +22,9 @@ from shared.runs import run_id_for
 DEFAULT_DATASET = Path("examples/xbox-support.jsonl")
 DEMO_BLOB = "xbox/xbox-support.jsonl"
 TERMINAL = {"Completed", "Failed", "Terminated"}
-console = Console(highlight=False)
+# Local jobs take a minute, not hours: poll every few seconds instead of Azure's 30 s doubling to 10 minutes.
+DEMO_POLLING = {"POLL_INITIAL_SECONDS": "2", "POLL_MAX_SECONDS": "5"}
+console = Console(highlight=False, soft_wrap=True)
 
 
 def register(subparsers: Any) -> None:
@@ -37,11 +42,15 @@ def run(args: argparse.Namespace) -> int:
     if not args.file.is_file():
         console.print(f"[red]no such training file: {args.file}[/red]")
         return 2
+    configure_devhost_logging(logging.WARNING)
+    for setting, value in DEMO_POLLING.items():
+        os.environ.setdefault(setting, value)
     options = DevhostOptions(data_dir=args.data_dir, http_port=args.http_port, poll_interval_s=1.0)
     console.print("[bold]Starting the devhost[/bold] (Azurite, Service Bus broker, durable engine, local foundry)...")
     with Devhost(options) as home:
         for name, address in sorted(home.addresses.items()):
             console.print(f"  {name:24} {address}")
+        console.print(f"  {'connection strings':24} {args.data_dir / 'connections.json'} (mode 0600)")
         store = home.store
         assert store is not None
         etag = store.upload(TRAINING_CONTAINER, DEMO_BLOB, args.file.read_bytes(), content_type="application/jsonl")
@@ -57,27 +66,29 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _follow(home: Any, run_id: str, timeout_s: float) -> Any:
+    """Print each stage change and the training loss as it falls; returns the final status."""
     deadline = time.monotonic() + timeout_s
-    seen: tuple[Any, ...] = ()
+    shown_stage: tuple[Any, ...] = ()
+    shown_loss: float | None = None
     while time.monotonic() < deadline:
         status = home.engine.get_status(run_id)
         if status is not None:
             custom = status.custom_status if isinstance(status.custom_status, dict) else {}
-            loss = _training_loss(home, custom)
-            line = (custom.get("stage"), custom.get("state"), custom.get("detail"), loss)
-            if custom and line != seen:
-                seen = line
-                suffix = f"  train loss {loss:.3f}" if loss is not None else ""
-                console.print(
-                    f"  {custom.get('stage', ''):18} {custom.get('state', ''):12} {custom.get('detail', '')}{suffix}"
-                )
+            stage = (custom.get("stage"), custom.get("state"), custom.get("detail"))
+            if custom and stage != shown_stage:
+                shown_stage = stage
+                console.print(f"  {stage[0] or '':<16} {stage[1] or '':<12} {stage[2] or ''}")
+            loss = _training_loss(custom)
+            if loss is not None and (shown_loss is None or abs(loss - shown_loss) >= 0.05):
+                shown_loss = loss
+                console.print(f"  {'':<16} {'':<12} training loss {loss:.3f}")
             if status.runtime_status.value in TERMINAL:
                 return status
         time.sleep(1.0)
     return None
 
 
-def _training_loss(home: Any, custom: dict[str, Any]) -> float | None:
+def _training_loss(custom: dict[str, Any]) -> float | None:
     if custom.get("stage") != "training" or not custom.get("job_name"):
         return None
     try:
@@ -104,7 +115,7 @@ def _report(run_id: str, status: Any, data_dir: Path, dataset: Path) -> int:
         return 1
     endpoint = deps.backend.get_deployment(deployment)
     console.print(f"Endpoint: [cyan]{endpoint.scoring_uri}[/cyan] (deployment {deployment})")
-    prompt = _first_prompt(dataset)
+    prompt, reference = _first_example(dataset)
     reply = deps.chat.complete(
         endpoint.scoring_uri or "",
         deps.backend.get_deployment_key(deployment),
@@ -112,14 +123,15 @@ def _report(run_id: str, status: Any, data_dir: Path, dataset: Path) -> int:
         max_tokens=64,
         temperature=0.0,
     )
-    console.print(f"Q: {prompt[-1].content}\nA: {reply.content or reply.error}")
+    console.print(f"Q: {prompt[-1].content}")
+    console.print(f"A (fine-tuned model): {reply.content or reply.error}")
+    console.print(f"Reference answer:     {reference}")
     return 0
 
 
-def _first_prompt(dataset: Path) -> list[Any]:
-    """The first training example without its last assistant reply: a question the model has seen."""
+def _first_example(dataset: Path) -> tuple[list[ChatMessage], str]:
+    """The first training example as a prompt (up to its last reply) and that reply: a question it has seen."""
     with dataset.open("rb") as lines:
         messages = orjson.loads(lines.readline().removeprefix(b"\xef\xbb\xbf"))["messages"]
-    while messages and messages[-1]["role"] == "assistant":
-        messages.pop()
-    return [ChatMessage(role=m["role"], content=m["content"]) for m in messages]
+    reference = messages.pop()["content"] if messages and messages[-1]["role"] == "assistant" else ""
+    return [ChatMessage(role=m["role"], content=m["content"]) for m in messages], reference

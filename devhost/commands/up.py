@@ -83,11 +83,9 @@ def describe(home: Devhost) -> str:
 def run(args: argparse.Namespace) -> int:
     """Start, announce, wait for a stop signal, stop cleanly."""
     from devhost.home import Devhost, DevhostOptions  # noqa: PLC0415 (the CLI stays light)
+    from devhost.logs import configure_devhost_logging  # noqa: PLC0415 (the CLI stays light)
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # The Azure SDKs and the foundry's server log every request, proton every connection: too much to watch.
-    for noisy in ("azure", "proton", "werkzeug"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    configure_devhost_logging()
     if args.http_port < 0 or args.http_port > 65535 or args.poll_interval <= 0:
         print("error: --http-port must be 0-65535 and --poll-interval positive", file=sys.stderr)
         return 2

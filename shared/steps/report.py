@@ -80,7 +80,8 @@ def render_report(summary: RunSummary) -> str:
             f"{v.error_count} errors, {v.warning_count} warnings; {v.billable_tokens} billable tokens ({estimate}); "
             f"estimated training cost ${v.estimated_cost_usd:.4f} (an estimate, not a bill).</p>"
             + (f"<ul>{errors}</ul>" if errors else "")
-            + f"<p>Full report: <code>{esc(v.report_blob)}</code></p>"
+            + "<p>Full report: <a href='validation-report.html'>validation-report.html</a> "
+            "(<a href='validation-report.json'>JSON</a>)</p>"
         )
     if summary.loss_curve:
         sections.append("<h2>Loss</h2>" + loss_curve_svg(summary.loss_curve))
@@ -98,6 +99,7 @@ def render_report(summary: RunSummary) -> str:
             f"<h2>Smoke test</h2><p>{'passed' if s.passed else 'failed'}: {s.probes} probes, score {s.score:.3f}</p>"
             + (f"<ul>{failures}</ul>" if failures else "")
             + answer
+            + "<p>Every probe: <a href='smoke-report.json'>smoke-report.json</a></p>"
         )
     if run.promotion:
         previous = run.promotion.previous_deployment or "none"
@@ -112,6 +114,10 @@ def render_report(summary: RunSummary) -> str:
         "body{font-family:system-ui,sans-serif;max-width:760px;margin:2em auto;color:#222}"
         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}"
         ".succeeded{color:#146c2e}.failed,.rejected{color:#b3261e}.canceled{color:#8a6d00}"
+    )
+    sections.append(
+        "<p>Files of this run: <a href='summary.json'>summary.json</a>, <a href='train.jsonl'>train.jsonl</a>, "
+        "<a href='validation.jsonl'>validation.jsonl</a>, <a href='probes.json'>probes.json</a></p>"
     )
     body = "\n".join(sections)
     return (
@@ -145,7 +151,7 @@ def loss_curve_svg(curve: list[LossPoint]) -> str:
         f"<line x1='{_MARGIN}' y1='{_MARGIN}' x2='{_MARGIN}' y2='{_PLOT_HEIGHT - _MARGIN}' stroke='#888'/>"
         f"<text x='4' y='{_MARGIN}' font-size='11'>{top:.2f}</text>"
         f"<text x='4' y='{_PLOT_HEIGHT - _MARGIN}' font-size='11'>{bottom:.2f}</text>"
-        f"<text x='{_PLOT_WIDTH - _MARGIN}' y='{_PLOT_HEIGHT - 8}' font-size='11'>step {max_step}</text>"
+        f"<text x='{_PLOT_WIDTH - 4}' y='{_PLOT_HEIGHT - 8}' font-size='11' text-anchor='end'>step {max_step}</text>"
         f"<text x='{_MARGIN + 8}' y='16' font-size='12' fill='#1f77b4'>train</text>"
         f"<text x='{_MARGIN + 60}' y='16' font-size='12' fill='#d62728'>validation</text>"
     )
