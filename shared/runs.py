@@ -18,9 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from shared.catalog import base_model_spec
 from shared.errors import InvalidOptionsError
+from shared.etags import quoted_etag
 from shared.names import OPTION_METADATA_PREFIX
 from shared.settings import Settings
-from shared.storage import quoted_etag
 
 MAX_SLUG_CHARS = 40
 MAX_BLOB_NAME_CHARS = 1024

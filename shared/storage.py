@@ -34,6 +34,7 @@ from shared.errors import (
     PermanentError,
     TransientError,
 )
+from shared.etags import quoted_etag
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -335,8 +336,3 @@ def _error_code(exc: HttpResponseError) -> str:
     # azure-storage-blob sets `error_code` (a StorageErrorCode or a plain str); azure-core does not declare it.
     code = getattr(exc, "error_code", None)
     return str(code.value if isinstance(code, Enum) else code or "")
-
-
-def quoted_etag(etag: str) -> str:
-    """An ETag in the quoted form that response headers carry (listings return it bare)."""
-    return etag if etag.startswith(('"', "W/")) else f'"{etag}"'

@@ -9,13 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import orjson
 from rich.console import Console
 
-from devhost.home import Devhost, DevhostOptions
-from devhost.logs import configure_devhost_logging
-from shared.bootstrap import services
-from shared.chat_client import ChatMessage
 from shared.names import TRAINING_CONTAINER, run_reports_prefix
 from shared.runs import run_id_for
 
@@ -42,6 +37,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.file.is_file():
         console.print(f"[red]no such training file: {args.file}[/red]")
         return 2
+    from devhost.home import Devhost, DevhostOptions  # noqa: PLC0415 (the CLI stays light)
+    from devhost.logs import configure_devhost_logging  # noqa: PLC0415 (the CLI stays light)
+
     configure_devhost_logging(logging.WARNING)
     for setting, value in DEMO_POLLING.items():
         os.environ.setdefault(setting, value)
@@ -89,6 +87,8 @@ def _follow(home: Any, run_id: str, timeout_s: float) -> Any:
 
 
 def _training_loss(custom: dict[str, Any]) -> float | None:
+    from shared.bootstrap import services  # noqa: PLC0415 (the CLI stays light)
+
     if custom.get("stage") != "training" or not custom.get("job_name"):
         return None
     try:
@@ -99,6 +99,8 @@ def _training_loss(custom: dict[str, Any]) -> float | None:
 
 
 def _report(run_id: str, status: Any, data_dir: Path, dataset: Path) -> int:
+    from shared.bootstrap import services  # noqa: PLC0415 (the CLI stays light)
+
     deps = services()
     output = status.output if isinstance(status.output, dict) else {}
     outcome = output.get("outcome", status.runtime_status.value)
@@ -129,8 +131,12 @@ def _report(run_id: str, status: Any, data_dir: Path, dataset: Path) -> int:
     return 0
 
 
-def _first_example(dataset: Path) -> tuple[list[ChatMessage], str]:
+def _first_example(dataset: Path) -> tuple[list[Any], str]:
     """The first training example as a prompt (up to its last reply) and that reply: a question it has seen."""
+    import orjson  # noqa: PLC0415 (the CLI stays light)
+
+    from shared.chat_client import ChatMessage  # noqa: PLC0415 (the CLI stays light)
+
     with dataset.open("rb") as lines:
         messages = orjson.loads(lines.readline().removeprefix(b"\xef\xbb\xbf"))["messages"]
     reference = messages.pop()["content"] if messages and messages[-1]["role"] == "assistant" else ""

@@ -4,8 +4,9 @@ import pytest
 from azure.storage.blob import ExponentialRetry
 
 from shared.errors import ConfigurationError
+from shared.etags import quoted_etag
 from shared.settings import Settings
-from shared.storage import AzureBlobStore, blob_store_from_settings, quoted_etag
+from shared.storage import AzureBlobStore, blob_store_from_settings
 
 CONNECTION_STRING = (
     "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=c2VjcmV0;"
