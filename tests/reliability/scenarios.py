@@ -11,6 +11,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from devhost.follow import collect_events, wait_for_runs
 from devhost.process import DevhostProcess
 from orchestrations import names
 from shared.events import CloudEvent
-from shared.names import RUN_ID_TAG, TRAINING_CONTAINER
+from shared.names import BLOB_RUN_ID_TAG, BLOB_STATUS_TAG, REPORTS_CONTAINER, RUN_ID_TAG, TRAINING_CONTAINER
 from shared.runs import run_id_for
 from tests.fakes.persistent_backend import STATE_ENV, load_backend
 
@@ -201,3 +202,59 @@ def kill_in_every_stage(data_dir: Path, uploads: Sequence[tuple[str, bytes]], pa
         devhost.stop()
     result.kills, result.stages_killed, result.listening = devhost.kills, killed, listening
     return result
+
+
+@dataclass
+class Accounting:
+    """Where each upload of a flood ended up: tag, run outcome, report and events."""
+
+    uploads: int
+    run_ids: dict[str, str]
+    outcomes: dict[str, str]
+    unaccounted: dict[str, str]
+    events: list[CloudEvent]
+
+    @property
+    def accounted(self) -> int:
+        """Uploads with a tag, a run, a report and a final event, all agreeing."""
+        return self.uploads - len(self.unaccounted)
+
+
+def flood(connections: DevhostConnections, uploads: Sequence[tuple[str, bytes, str]], workers: int = 16) -> Accounting:
+    """Upload every `(name, data, expected outcome)` at once, wait for every run, then account for each."""
+    service = BlobServiceClient.from_connection_string(connections.storage.get_secret_value())
+    with service, ThreadPoolExecutor(max_workers=workers) as pool:
+        etags = list(
+            pool.map(
+                lambda item: service.get_blob_client(TRAINING_CONTAINER, item[0]).upload_blob(item[1], overwrite=True)[
+                    "etag"
+                ],
+                uploads,
+            )
+        )
+    run_ids = {
+        name: run_id_for(TRAINING_CONTAINER, name, etag) for (name, _, _), etag in zip(uploads, etags, strict=True)
+    }
+    expectations = {name: expected for name, _, expected in uploads}
+    ended = wait_for_runs(connections.http, run_ids.values(), RUN_TIMEOUT_S * 3, poll_s=2.0)
+    events = collect_events(connections.servicebus.get_secret_value(), run_ids.values(), idle_s=10.0)
+    unaccounted: dict[str, str] = {}
+    with BlobServiceClient.from_connection_string(connections.storage.get_secret_value()) as service:
+        for name, run_id in run_ids.items():
+            expected = expectations[name]
+            outcome = _outcome(ended[run_id])
+            tags = service.get_blob_client(TRAINING_CONTAINER, name).get_blob_tags()
+            reports = {
+                blob.name for blob in service.get_container_client(REPORTS_CONTAINER).list_blobs(f"runs/{run_id}/")
+            }
+            types = {event.type.value for event in events if event.subject == run_id}
+            if outcome != expected:
+                unaccounted[name] = f"outcome {outcome}"
+            elif tags != {BLOB_RUN_ID_TAG: run_id, BLOB_STATUS_TAG: expected}:
+                unaccounted[name] = f"tags {tags}"
+            elif f"runs/{run_id}/validation-report.json" not in reports:
+                unaccounted[name] = f"reports {sorted(reports)}"
+            elif f"finetune.run.{expected}" not in types:
+                unaccounted[name] = f"events {sorted(types)}"
+    outcomes = {run_id: _outcome(view) for run_id, view in ended.items()}
+    return Accounting(len(uploads), run_ids, outcomes, unaccounted, events)
