@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from shared.errors import InvalidCommandError
 
@@ -33,6 +33,14 @@ class Command(BaseModel):
     command: CommandName
     run_id: str = Field(alias="runId", min_length=1, max_length=128, pattern=r"^[^/\\?#\x00-\x1f]+$")
     reason: str | None = Field(None, max_length=MAX_REASON_LENGTH)
+
+    @field_validator("run_id")
+    @classmethod
+    def _not_a_dot_segment(cls, value: str) -> str:
+        # "." and ".." would become path segments of the Durable management URLs, which servers normalise away.
+        if set(value) == {"."}:
+            raise ValueError("a run id cannot be made of dots only")
+        return value
 
     def to_json(self) -> bytes:
         """The wire form, with the contract's key names."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
 from shared.commands import Command, CommandName, parse_command
@@ -40,3 +41,9 @@ def test_malformed_commands_say_what_and_where(body: bytes, message: str) -> Non
     with pytest.raises(InvalidCommandError) as raised:
         parse_command(body)
     assert message in str(raised.value)
+
+
+def test_a_run_id_of_dots_only_is_refused() -> None:
+    for run_id in (".", "..", "..."):
+        with pytest.raises(InvalidCommandError, match="dots only"):
+            parse_command(orjson.dumps({"command": "cancel", "runId": run_id}))
