@@ -176,28 +176,33 @@ class ServiceBusEventPublisher:
         """Send the events in as few batches as fit, in order."""
         if not events:
             return
-        from azure.servicebus.exceptions import MessageSizeExceededError, ServiceBusError  # noqa: PLC0415
+        from azure.servicebus.exceptions import ServiceBusError  # noqa: PLC0415
 
         with self._lock:
             try:
-                sender = self._get_sender()
-                batch = sender.create_message_batch()
-                for event in events:
-                    message = message_for(event, use_sessions=self._use_sessions)
-                    try:
-                        batch.add_message(message)
-                    except MessageSizeExceededError:
-                        if len(batch) == 0:
-                            raise PermanentError(
-                                f"event {event.id} is larger than a Service Bus message may be"
-                            ) from None
-                        sender.send_messages(batch)
-                        batch = sender.create_message_batch()
-                        batch.add_message(message)
-                sender.send_messages(batch)
+                self._send(self._get_sender(), events)
             except ServiceBusError as error:
                 kind = PermanentError if type(error).__name__ in _PERMANENT_ERRORS else TransientError
                 raise kind(f"publishing {len(events)} event(s) to '{self._topic}' failed: {error.message}") from None
+
+    def _send(self, sender: ServiceBusSender, events: Sequence[CloudEvent]) -> None:
+        from azure.servicebus.exceptions import MessageSizeExceededError  # noqa: PLC0415
+
+        if len(events) == 1:  # one plain message: no batch envelope to build and encode
+            sender.send_messages(message_for(events[0], use_sessions=self._use_sessions))
+            return
+        batch = sender.create_message_batch()
+        for event in events:
+            message = message_for(event, use_sessions=self._use_sessions)
+            try:
+                batch.add_message(message)
+            except MessageSizeExceededError:
+                if len(batch) == 0:
+                    raise PermanentError(f"event {event.id} is larger than a Service Bus message may be") from None
+                sender.send_messages(batch)
+                batch = sender.create_message_batch()
+                batch.add_message(message)
+        sender.send_messages(batch)
 
     def close(self) -> None:
         """Close the sender and the client (the next publish opens new ones)."""
