@@ -22,6 +22,7 @@ _LOG = logging.getLogger(__name__)
 DEFAULT_KEY_NAME = "RootManageSharedAccessKey"
 STORE_FILE = "servicebus.sqlite"
 KEY_FILE = "servicebus.key"
+PORT_FILE = "servicebus.port"
 
 
 def _stored_key(data_dir: Path | None) -> str:
@@ -39,10 +40,29 @@ def _stored_key(data_dir: Path | None) -> str:
     return key
 
 
-def _free_port(host: str) -> int:
+def _free_port(host: str, wanted: int = 0) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, wanted))
         return int(probe.getsockname()[1])
+
+
+def _remembered_port(host: str, data_dir: Path | None) -> int:
+    """The port this data directory's broker used last time, if still free, else a new free one.
+
+    Clients keep the connection string they were given; a broker restarted on the same directory
+    (`port=0`) comes back on the same port, so they reconnect to it.
+    """
+    if data_dir is None:
+        return _free_port(host)
+    path = data_dir / PORT_FILE
+    try:
+        port = _free_port(host, int(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        port = _free_port(host)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(str(port), encoding="utf-8")
+    return port
 
 
 class Broker:
@@ -62,7 +82,7 @@ class Broker:
         key: SecretStr | str | None = None,
     ) -> None:
         self.host = "127.0.0.1"
-        self.port = port or _free_port(self.host)
+        self.port = port or _remembered_port(self.host, data_dir)
         self.data_dir = data_dir
         self.namespace = namespace or default_namespace()
         self.key_name = key_name
