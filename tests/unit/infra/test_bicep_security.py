@@ -181,3 +181,40 @@ def test_the_hub_key_vault_uses_rbac_and_a_firewall() -> None:
     vault = one("Microsoft.KeyVault/vaults")
     assert vault.properties["enableRbacAuthorization"] is True
     assert vault.properties["networkAcls"]["defaultAction"] == "Deny"
+
+
+def test_blob_created_events_of_jsonl_files_in_the_training_container_reach_the_blob_trigger_once() -> None:
+    subscription = one("Microsoft.EventGrid/systemTopics/eventSubscriptions")
+    properties = subscription.properties
+    event_filter = properties["filter"]
+    assert event_filter["includedEventTypes"] == ["Microsoft.Storage.BlobCreated"]
+    assert event_filter["subjectBeginsWith"] == "/blobServices/default/containers/${trainingContainerName}/blobs/"
+    assert parameters(subscription.file)["trainingContainerName"]["default"] == names.TRAINING_CONTAINER
+    assert event_filter["subjectEndsWith"] == ".jsonl"
+    [api_filter] = event_filter["advancedFilters"]
+    assert api_filter["operatorType"] == "StringIn"
+    assert api_filter["key"] == "data.api"
+    assert set(api_filter["values"]) == {"PutBlob", "PutBlockList", "FlushWithClose", "CopyBlob"}
+    assert properties["eventDeliverySchema"] == "EventGridSchema"
+    destination = properties["destination"]
+    assert destination["endpointType"] == "WebHook"
+    url = destination["properties"]["endpointUrl"]
+    assert url.startswith("https://${functionApp.properties.defaultHostName}/runtime/webhooks/blobs?")
+    assert "functionName=Host.Functions.${blobTriggerFunctionName}" in url
+    assert url.endswith("&code=${blobsExtensionKey}")
+    key = parameters(subscription.file)["blobsExtensionKey"]
+    assert {"type": "secure"} in key["decorators"], "the key must be a @secure() parameter (never logged)"
+    assert key["default"] is None
+
+
+def test_undeliverable_blob_events_are_dead_lettered_by_the_topic_identity_into_their_own_container() -> None:
+    subscription = one("Microsoft.EventGrid/systemTopics/eventSubscriptions")
+    dead_letter = subscription.properties["deadLetterWithResourceIdentity"]
+    assert dead_letter["identity"] == {"type": "SystemAssigned"}
+    container = dead_letter["deadLetterDestination"]["properties"]["blobContainerName"]
+    assert parameters(subscription.file)[container]["default"] in _named(
+        "Microsoft.Storage/storageAccounts/blobServices/containers"
+    )
+    topic = one("Microsoft.EventGrid/systemTopics")
+    assert topic.config["identity"] == {"type": "SystemAssigned"}
+    assert topic.properties["topicType"] == "Microsoft.Storage.StorageAccounts"
