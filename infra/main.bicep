@@ -50,7 +50,7 @@ param instanceMemoryMB int = 2048
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
   'azd-env-name': environmentName
-  'managed-by': 'phi-finetune-orchestrator'
+  service: 'phi-finetune-orchestrator'
 }
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
