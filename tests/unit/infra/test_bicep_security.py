@@ -218,3 +218,11 @@ def test_undeliverable_blob_events_are_dead_lettered_by_the_topic_identity_into_
     topic = one("Microsoft.EventGrid/systemTopics")
     assert topic.config["identity"] == {"type": "SystemAssigned"}
     assert topic.properties["topicType"] == "Microsoft.Storage.StorageAccounts"
+
+
+def test_infrastructure_never_carries_the_tag_that_lets_retention_delete_a_resource() -> None:
+    tags = variables(MAIN_BICEP)["tags"]
+    assert "azd-env-name" in tags
+    assert names.MANAGED_BY_TAG not in tags
+    for path in INFRA_DIR.rglob("*.bicep"):
+        assert f"'{names.MANAGED_BY_TAG}'" not in path.read_text(), path
