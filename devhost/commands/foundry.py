@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
         storage_connection_string=storage.get_secret_value() if storage else None,
         faults=faults,
         config=FoundryConfig.from_settings(settings),
+        log_requests=args.verbose,
     )
     try:
         foundry.start()

@@ -19,7 +19,7 @@ class TinyModelShape(BaseModel):
     intermediate_size: int = 256
     num_hidden_layers: int = 2
     num_attention_heads: int = 4
-    max_position_embeddings: int = 1024
+    max_position_embeddings: int = 2048
 
 
 class LoraShape(BaseModel):
@@ -43,8 +43,8 @@ class TrainingSpec(BaseModel):
     base_model_path: str | None = None
     tiny_model: TinyModelShape = TinyModelShape()
     lora: LoraShape = LoraShape()
-    vocab_size: int = 1024
-    max_seq_len: int = 512
+    vocab_size: int = 300
+    max_seq_len: int = 1024
     fail_after_epoch: int | None = None
 
 

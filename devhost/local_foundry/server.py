@@ -233,6 +233,7 @@ class LocalFoundry:
         storage_connection_string: str | None = None,
         faults: FoundryFaults | None = None,
         config: FoundryConfig | None = None,
+        log_requests: bool = False,
     ) -> None:
         if host not in LOOPBACK:
             raise ConfigurationError(f"the local foundry binds 127.0.0.1 only (asked for {host!r})")
@@ -241,6 +242,8 @@ class LocalFoundry:
         self.config = config or FoundryConfig()
         self.faults = faults or FoundryFaults()
         self._storage = storage_connection_string
+        if not log_requests:
+            logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 

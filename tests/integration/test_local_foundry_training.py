@@ -161,7 +161,7 @@ def test_fine_tune_from_blobs_deploy_and_chat_with_the_key(
 def test_cancel_stops_a_running_job_and_its_process(
     local_foundry_factory: FoundryFactory, chat_dataset: ChatDataset
 ) -> None:
-    foundry: LocalFoundry = local_foundry_factory(config=FoundryConfig(min_epochs=5000))
+    foundry: LocalFoundry = local_foundry_factory(config=FoundryConfig(min_epochs=5000, provision_seconds=0.3))
     backend = LocalFoundryBackend(foundry.url)
     request = training_request(chat_dataset.train.as_uri(), chat_dataset.validation.as_uri(), "ft-cancel-me")
     backend.submit_job(request)
