@@ -69,3 +69,11 @@ def on_command(msg: func.ServiceBusMessage) -> None:
 def sleepy(context: df.DurableOrchestrationContext) -> Generator[Any, Any, str]:
     yield context.create_timer(context.current_utc_datetime + timedelta(hours=6))
     return "rested"
+
+
+@app.orchestration_trigger(context_name="context")
+def nap(context: df.DurableOrchestrationContext) -> Generator[Any, Any, str]:
+    seconds = float(context.get_input())
+    yield context.create_timer(context.current_utc_datetime + timedelta(seconds=seconds))
+    greeting: str = yield context.call_activity("say_hello", "after the nap")
+    return greeting

@@ -149,11 +149,16 @@ def test_up_after_kill_9_resumes_without_firing_a_blob_twice(data_dir: Path) -> 
     first = Up(data_dir)
     try:
         connections = first.connections()
+        napping = httpx.post(f"{connections.http}/api/orchestrations/nap", json=8, timeout=30)
+        assert napping.status_code == 202
+        instance_id = napping.json()["id"]
         store = AzureBlobStore(connection_string=connections.storage)
         store.upload("training-data", "a.jsonl", b"first\n")
         eventually(lambda: markers(store, "a.jsonl") or None, "the first blob trigger")
         store.close()
         azurite_pids = [c.pid for c in psutil.Process(first.process.pid).children(recursive=True)]
+        still = httpx.get(napping.headers["location"], timeout=30).json()
+        assert still["runtimeStatus"] in {"Pending", "Running"}  # killed while its durable timer is pending
     finally:
         first.kill()
     assert azurite_pids
@@ -169,6 +174,14 @@ def test_up_after_kill_9_resumes_without_firing_a_blob_twice(data_dir: Path) -> 
             assert len(markers(store, "a.jsonl")) == 1
         finally:
             store.close()
+
+        def finished() -> dict[str, object] | None:
+            url = f"{connections.http}/runtime/webhooks/durabletask/instances/{instance_id}"
+            status = httpx.get(url, timeout=30).json()
+            return status if status["runtimeStatus"] in {"Completed", "Failed"} else None
+
+        # The orchestration started before the kill finishes after the restart.
+        assert eventually(finished, "the orchestration started before the kill")["output"] == "hello after the nap"
     finally:
         code = second.stop()
     assert code == 0, second.output()
