@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 
-# The Azure SDKs and the foundry's server log every request, proton every connection: too much to watch.
-NOISY_LOGGERS = ("azure", "proton", "werkzeug")
+# The Azure SDKs, httpx (the dashboard asks the API every 2 s) and the foundry's server log every request,
+# proton every connection: too much to watch.
+NOISY_LOGGERS = ("azure", "httpx", "proton", "werkzeug")
 
 
 def configure_devhost_logging(level: int = logging.INFO) -> None:

@@ -5,7 +5,7 @@
 const SVG_NS = "http://www.w3.org/2000/svg";
 const STATE_CLASSES = {
   running: "running", pending: "running", submitted: "running", provisioning: "running", accepted: "running",
-  waiting: "waiting", awaiting_approval: "waiting",
+  waiting: "waiting", awaiting_approval: "waiting", queued: "waiting",
   succeeded: "succeeded", passed: "succeeded", completed: "succeeded", approved: "succeeded",
   failed: "failed", rejected: "failed", terminated: "failed",
   canceled: "canceled",

@@ -99,7 +99,10 @@ function renderLoss(loss) {
   if (!values.length) return;
   const xs = loss.points.map((p) => p.x);
   const minX = Math.min(...xs), maxX = Math.max(...xs, minX + 1);
-  const maxY = Math.max(...values), minY = Math.min(0, ...values);
+  // The y axis spans the losses seen (with a margin), so a curve that moves little is still readable.
+  const high = Math.max(...values), low = Math.min(...values);
+  const margin = (high - low) * 0.08 || Math.abs(high) * 0.1 || 1;
+  const maxY = high + margin, minY = Math.max(0, low - margin);
   const spanY = maxY - minY || 1;
   const px = (x) => left + ((x - minX) / (maxX - minX)) * (width - left - right);
   const py = (y) => height - bottom - ((y - minY) / spanY) * (height - top - bottom);
@@ -119,7 +122,9 @@ function renderLoss(loss) {
     if (!points.length) return;
     chart.append(s("polyline", {class: "series " + key, fill: "none",
       points: points.map((p) => px(p.x).toFixed(1) + "," + py(p[key]).toFixed(1)).join(" ")}));
-    for (const p of points) chart.append(s("circle", {class: "dot " + key, cx: px(p.x), cy: py(p[key]), r: 2.5}));
+    if (points.length <= 40) {
+      for (const p of points) chart.append(s("circle", {class: "dot " + key, cx: px(p.x), cy: py(p[key]), r: 2.5}));
+    }
     chart.append(s("text", {x: left + 10 + index * 90, y: 14, class: "legend " + key}, "— " + label));
   });
   const source = loss.source === "summary" ? "from the run summary" : "from training events (so far)";
