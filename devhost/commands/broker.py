@@ -41,13 +41,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"cannot start the broker: {error}", file=sys.stderr)
         return 1
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Both signals set the event explicitly: a shell starts background jobs with SIGINT ignored.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, lambda *_: stop.set())
     print(f"Service Bus broker listening on 127.0.0.1:{broker.port} (data in {args.data_dir})", flush=True)
     print(broker.connection_string.get_secret_value(), flush=True)
     try:
         stop.wait()
-    except KeyboardInterrupt:
-        pass
     finally:
         broker.stop()
     return 0
