@@ -26,7 +26,7 @@ param trainingContainerName string = 'training-data'
 @description('Container that receives undeliverable events.')
 param deadLetterContainerName string = 'eventgrid-deadletter'
 
-resource systemTopic 'Microsoft.EventGrid/systemTopics@2025-02-15' existing = {
+resource systemTopic 'Microsoft.EventGrid/systemTopics@2022-06-15' existing = {
   name: systemTopicName
 }
 
@@ -38,7 +38,7 @@ resource storageAccount 'Microsoft.Storage/storageAccounts@2023-05-01' existing 
   name: storageAccountName
 }
 
-resource blobCreated 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2025-02-15' = {
+resource blobCreated 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-06-15' = {
   parent: systemTopic
   name: 'training-data-blob-created'
   properties: {

@@ -143,7 +143,7 @@ resource deadLetterContainer 'Microsoft.Storage/storageAccounts/blobServices/con
 }
 
 // The topic's own identity writes undeliverable BlobCreated events to the dead-letter container, nowhere else.
-resource systemTopic 'Microsoft.EventGrid/systemTopics@2025-02-15' = {
+resource systemTopic 'Microsoft.EventGrid/systemTopics@2022-06-15' = {
   name: systemTopicName
   location: location
   tags: tags
