@@ -15,6 +15,7 @@ import sys
 import threading
 from types import FrameType
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
@@ -84,6 +85,9 @@ def run(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C or SIGTERM."""
     if not 0 <= args.port <= 65535:
         print("error: --port must be 0-65535", file=sys.stderr)
+        return EXIT_USAGE
+    if args.api and urlsplit(args.api).scheme not in {"http", "https"}:
+        print(f"error: --api {args.api!r} is not an http(s) URL, e.g. http://127.0.0.1:7071", file=sys.stderr)
         return EXIT_USAGE
     try:
         dashboard = _start(args)

@@ -53,6 +53,21 @@ def test_the_cli_refuses_a_non_loopback_bind_with_a_clear_error(capsys: pytest.C
     assert "Traceback" not in error
 
 
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--api", "127.0.0.1:7071"], "is not an http(s) URL"),
+        (["--api", "http://127.0.0.1:9", "--port", "70000"], "--port must be 0-65535"),
+        (["--api", "http://127.0.0.1:9", "--api-key-env", "NO_SUCH_VARIABLE_FOR_TESTS"], "is not set"),
+    ],
+)
+def test_the_cli_explains_bad_arguments(arguments: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["dashboard", "--port", "0", *arguments]) in {1, 2}
+    error = capsys.readouterr().err
+    assert error.startswith("error: ")
+    assert message in error
+
+
 def test_the_cli_says_when_no_devhost_is_running(capsys: pytest.CaptureFixture[str], tmp_path: object) -> None:
     assert main(["dashboard", "--data-dir", str(tmp_path), "--port", "0"]) == 1
     assert "python -m devhost up" in capsys.readouterr().err
