@@ -3,26 +3,35 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
+from devhost.cli import main
 from tests.integration.devhost_up.test_up import ROOT, Up, eventually
 
 pytestmark = pytest.mark.integration
 
 
-def devhost(data_dir: Path, *argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "devhost", *argv, "--data-dir", str(data_dir)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
 
 
-def test_up_serves_the_app_and_an_invalid_upload_ends_rejected(tmp_path: Path) -> None:
+def devhost(capsys: pytest.CaptureFixture[str], data_dir: Path, *argv: str) -> Result:
+    """A client subcommand, run in this process (the devhost itself is the subprocess)."""
+    code = main([*argv, "--data-dir", str(data_dir)])
+    captured = capsys.readouterr()
+    return Result(code, captured.out, captured.err)
+
+
+def test_up_serves_the_app_and_an_invalid_upload_ends_rejected(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     data_dir = tmp_path / "devhost"
     up = Up(data_dir, app="function_app:app")
     try:
@@ -31,11 +40,13 @@ def test_up_serves_the_app_and_an_invalid_upload_ends_rejected(tmp_path: Path) -
         assert health.status_code == 200
         assert health.json()["status"] == "ok"
 
-        listed = devhost(data_dir, "status")
+        listed = devhost(capsys, data_dir, "status")
         assert listed.returncode == 0, listed.stderr
         assert "no runs yet" in listed.stdout
 
-        submitted = devhost(data_dir, "submit", str(ROOT / "examples/bad/invalid_json.jsonl"), "--family", "bad")
+        submitted = devhost(
+            capsys, data_dir, "submit", str(ROOT / "examples/bad/invalid_json.jsonl"), "--family", "bad"
+        )
         assert submitted.returncode == 0, submitted.stderr
         run_id = submitted.stdout.split("run id: ", 1)[1].split()[0]
 
@@ -45,20 +56,20 @@ def test_up_serves_the_app_and_an_invalid_upload_ends_rejected(tmp_path: Path) -
             return run if run.get("runtimeStatus") in {"Completed", "Failed", "Terminated"} else None
 
         eventually(ended, f"run {run_id} to end", timeout_s=300)
-        shown = devhost(data_dir, "status", run_id, "--json")
+        shown = devhost(capsys, data_dir, "status", run_id, "--json")
         assert shown.returncode == 0, shown.stderr
         run = json.loads(shown.stdout)
         assert run["state"] == "rejected", run
         assert run["family"] == "bad"
 
-        refused = devhost(data_dir, "cancel", run_id)
+        refused = devhost(capsys, data_dir, "cancel", run_id)
         assert refused.returncode == 1
         assert "already ended" in refused.stderr
-        missing = devhost(data_dir, "status", "ft-nothing-000000000000")
+        missing = devhost(capsys, data_dir, "status", "ft-nothing-000000000000")
         assert missing.returncode == 1
     finally:
         code = up.stop()
     assert code == 0, up.output()
-    after = devhost(data_dir, "status")
+    after = devhost(capsys, data_dir, "status")
     assert after.returncode == 1
     assert "the devhost is not running: start it with `python -m devhost up`" in after.stderr
