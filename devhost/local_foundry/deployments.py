@@ -114,6 +114,7 @@ class Deployments:
             record.state, record.message = DeploymentState.FAILED, "the model's checkpoint is missing on disk"
         else:
             record.state, record.message = DeploymentState.SUCCEEDED, "serving"
+            self._server.preload(name, self.checkpoint(record))
         self._registry.save_deployment(record)
         return record
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -12,6 +13,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from devhost.local_foundry.chat_format import END
+from devhost.local_foundry.errors import FoundryError
+
+log = logging.getLogger(__name__)
 
 
 class ChatMessageIn(BaseModel):
@@ -81,6 +85,7 @@ class ModelServer:
         self._loaded: dict[str, _Loaded] = {}
         self._lock = threading.Lock()
         self._warming = threading.Event()
+        self._preloading: set[str] = set()
 
     def warm_up(self) -> None:
         """Import torch and transformers in the background, so the first completion waits less."""
@@ -94,14 +99,32 @@ class ModelServer:
             return sorted(self._loaded)
 
     def unload(self, deployment: str) -> None:
-        """Free the deployment's model."""
+        """Free the deployment's model (or forget a load still to come)."""
         with self._lock:
+            self._preloading.discard(deployment)
             self._loaded.pop(deployment, None)
 
-    def _load(self, deployment: str, checkpoint: Path) -> _Loaded:
+    def preload(self, deployment: str, checkpoint: Path) -> None:
+        """Load the model in the background once its deployment serves, so the first caller does not wait."""
+        with self._lock:
+            if deployment in self._loaded or deployment in self._preloading:
+                return
+            self._preloading.add(deployment)
+        threading.Thread(target=self._preload, args=(deployment, checkpoint), daemon=True).start()
+
+    def _preload(self, deployment: str, checkpoint: Path) -> None:
+        try:
+            self._load(deployment, checkpoint, only_if_wanted=True)
+        except Exception as error:  # the first request will load it again and report the failure
+            log.warning("local foundry: preloading %s failed: %s", deployment, error)
+        finally:
+            with self._lock:
+                self._preloading.discard(deployment)
+
+    def _load(self, deployment: str, checkpoint: Path, only_if_wanted: bool = False) -> _Loaded | None:
         with self._lock:
             found = self._loaded.get(deployment)
-            if found:
+            if found or (only_if_wanted and deployment not in self._preloading):
                 return found
             torch_module, load_pretrained = _import_model_code()
             torch_module.set_num_threads(1)  # tiny models: more threads only oversubscribe a busy machine
@@ -120,12 +143,19 @@ class ModelServer:
         import torch  # noqa: PLC0415 (torch loads on first use, not when the foundry starts)
 
         loaded = self._load(deployment, checkpoint)
+        assert loaded is not None
         limit = min(request.max_tokens or self._max_tokens, self._max_tokens)
         messages = [message.model_dump() for message in request.messages]
         with loaded.lock, torch.no_grad():
             prompt = loaded.tokenizer.apply_chat_template(
                 messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
             )
+            context = int(getattr(loaded.model.config, "max_position_embeddings", 0) or 0)
+            length = int(prompt["input_ids"].shape[1])
+            if context and length >= context:
+                raise FoundryError(f"the prompt has {length} tokens; the model's context is {context} tokens")
+            if context:
+                limit = min(limit, context - length)
             output = loaded.model.generate(
                 **prompt,
                 max_new_tokens=limit,

@@ -127,4 +127,12 @@ def test_real_weights_from_a_local_path_are_fine_tuned_with_the_requested_epochs
     )
     assert answer.status_code == 200
     assert answer.json()["usage"]["completion_tokens"] <= 5
+    too_long = httpx.post(
+        f"{ready.scoring_uri}/v1/chat/completions",
+        json={"messages": [{"role": "user", "content": "xyzzy " * 3000}]},
+        headers={"api-key": backend.get_deployment_key("real").get_secret_value()},
+        timeout=120,
+    )
+    assert too_long.status_code == 400
+    assert "the model's context is 2048 tokens" in too_long.json()["error"]["message"]
     backend.close()
