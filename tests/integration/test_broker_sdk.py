@@ -23,7 +23,14 @@ from azure.servicebus.exceptions import (
 
 from devhost.servicebus_broker import Broker
 from shared import names
-from tests.fixtures.broker import FILTER_TOPIC, PLAIN_QUEUE, SESSION_QUEUE, SHORT_LOCK_QUEUE, BrokerFactory
+from tests.fixtures.broker import (
+    FILTER_TOPIC,
+    PLAIN_QUEUE,
+    POISON_QUEUE,
+    SESSION_QUEUE,
+    SHORT_LOCK_QUEUE,
+    BrokerFactory,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -119,19 +126,19 @@ def test_an_expired_lock_redelivers_with_a_higher_delivery_count(broker: Broker)
 
 def test_max_delivery_count_moves_a_message_to_the_dead_letter_queue(broker: Broker) -> None:
     with _client(broker) as client:
-        with client.get_queue_sender(SHORT_LOCK_QUEUE) as sender:
+        with client.get_queue_sender(POISON_QUEUE) as sender:
             sender.send_messages(ServiceBusMessage("poison", message_id="p1"))
-        with client.get_queue_receiver(SHORT_LOCK_QUEUE) as receiver:
+        with client.get_queue_receiver(POISON_QUEUE) as receiver:
             for attempt in range(3):
                 [message] = receiver.receive_messages(max_message_count=1, max_wait_time=5)
                 assert message.delivery_count == attempt
                 receiver.abandon_message(message)
             assert receiver.receive_messages(max_message_count=1, max_wait_time=1) == []
-        with client.get_queue_receiver(SHORT_LOCK_QUEUE, sub_queue=ServiceBusSubQueue.DEAD_LETTER) as dead:
+        with client.get_queue_receiver(POISON_QUEUE, sub_queue=ServiceBusSubQueue.DEAD_LETTER) as dead:
             [message] = dead.receive_messages(max_message_count=1, max_wait_time=5)
             assert message.message_id == "p1"
             assert message.dead_letter_reason == "MaxDeliveryCountExceeded"
-            assert message.dead_letter_source == SHORT_LOCK_QUEUE
+            assert message.dead_letter_source == POISON_QUEUE
             dead.complete_message(message)
 
 
