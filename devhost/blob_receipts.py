@@ -107,6 +107,19 @@ class ReceiptStore:
                 raise
             self._db.execute("COMMIT")
 
+    def expire_leases(self) -> int:
+        """Make every unsettled claim takeable at once; returns how many there were.
+
+        Only for a process that knows no other one can hold a claim (the devhost holds its data directory's
+        lock): claims left by a killed devhost are then retried on the next poll, not after their lease.
+        """
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE blob_receipts SET lease_expires_at = ? WHERE outcome = ?",
+                (self._clock().isoformat(), ReceiptOutcome.IN_PROGRESS),
+            )
+            return cursor.rowcount
+
     def claim(self, container: str, name: str, etag: str, *, max_attempts: int, lease: timedelta) -> Receipt | None:
         """Take the right to fire for this blob version, or `None` if it is done, given up or held.
 

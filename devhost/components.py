@@ -10,11 +10,12 @@ import functools
 import logging
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
-from devhost.azurite import start_azurite
+from devhost.azurite import AzuriteError, AzuriteServer, start_azurite
 from devhost.blob_poller import BlobPoller
 from devhost.client_loop import run_on_client_loop
 from devhost.engine import Engine, RealClock, VirtualClock
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 # Binding `connection` names the app's triggers use: the host reads them, the devhost points them locally.
 STORAGE_CONNECTION_SETTINGS = ("STORAGE_CONNECTION_STRING", "AzureWebJobsStorage")
 SERVICEBUS_CONNECTION_SETTINGS = ("SERVICEBUS_CONNECTION_STRING", "ServiceBusConnection")
+BLOB_PORT_FILE = "blob-port"
 CONTAINERS = (names.TRAINING_CONTAINER, names.REPORTS_CONTAINER, names.STATE_CONTAINER)
 
 
@@ -46,10 +48,36 @@ def children(home: Devhost) -> None:
     ChildRegistry(home.data_dir).end_orphans()
 
 
+def _start_azurite_on_its_port(location: Path) -> AzuriteServer:
+    """Azurite on the port it had last time on this data directory, when that port is free.
+
+    Blob URLs outlive a devhost (a training job's data URI in the foundry's registry, links in reports): after
+    a restart, even one after SIGKILL, they must still point at the same account, as they do in Azure.
+    """
+    port_file = location / BLOB_PORT_FILE
+    try:
+        previous = int(port_file.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        previous = 0
+    try:
+        server = start_azurite(location, blob_port=previous, stop_with_parent=True)
+    except AzuriteError as error:
+        if not previous:
+            raise
+        log.warning(
+            "Azurite cannot listen on its previous port %d (%s); blob URLs stored before will not resolve",
+            previous,
+            error,
+        )
+        server = start_azurite(location, stop_with_parent=True)
+    port_file.write_text(str(server.blob_port), encoding="utf-8")
+    return server
+
+
 def storage(home: Devhost) -> None:
     """Azurite with its data under the data directory; the three containers; the app's storage settings."""
     # The kernel ends Azurite if the starting thread dies, even by SIGKILL; the registry is the fallback.
-    server = start_azurite(home.data_dir / "azurite", stop_with_parent=True)
+    server = _start_azurite_on_its_port(home.data_dir / "azurite")
     registry = ChildRegistry(home.data_dir)
     registry.add("azurite", server.process.pid)
 
@@ -172,6 +200,12 @@ def blob_triggers(home: Devhost) -> None:
             functools.partial(functions.on_blob, store),
             home.options.poll_interval_s,
         )
+        # The data directory's lock says no other devhost runs here: claims still open are a killed one's.
+        orphaned = poller.receipts.expire_leases()
+        if orphaned:
+            log.warning(
+                "%d upload(s) of %s were being handled when a devhost died; handling them again", orphaned, container
+            )
         poller.start()
         home.on_stop(poller.close)
         home.pollers.append(poller)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from devhost.follow import collect_events, wait_for_runs
 from devhost.process import DevhostProcess
 from orchestrations import names
 from shared.events import CloudEvent
+from shared.foundry.port import JobState
 from shared.names import BLOB_RUN_ID_TAG, BLOB_STATUS_TAG, REPORTS_CONTAINER, RUN_ID_TAG, TRAINING_CONTAINER
 from shared.runs import run_id_for
 from tests.fakes.persistent_backend import STATE_ENV, load_backend
@@ -104,6 +106,7 @@ class Tally:
     kills: int = 0
     stages_killed: list[str] = field(default_factory=list)
     listening: list[str] = field(default_factory=list)
+    storage_accounts: set[str] = field(default_factory=set)
 
     @property
     def runs_completed(self) -> int:
@@ -150,17 +153,38 @@ class Tally:
         return found
 
 
-def tally(connections: DevhostConnections, state_path: Path, run_ids: Sequence[str]) -> Tally:
-    """Wait for every run to end, then count outcomes, the backend's jobs and deployments, and the events."""
-    ended = wait_for_runs(connections.http, run_ids, RUN_TIMEOUT_S, poll_s=0.5)
-    outcomes = {run_id: _outcome(view) for run_id, view in ended.items()}
-    events = collect_events(connections.servicebus.get_secret_value(), run_ids)
+Counts = tuple[Counter[str], Counter[str]]
+
+
+def fake_backend_counts(state_path: Path) -> Counts:
+    """Jobs and deployments (deleted ones too) per run id, from the on-disk fake backend."""
     backend = load_backend(state_path)
     jobs = Counter(job.request.run_id for job in backend.jobs.values())
     deployment_runs = {d.name: d.tags.get(RUN_ID_TAG, "") for d in backend.deployments.values()}
     for name in backend.deleted:
         deployment_runs.setdefault(name, name)
-    deployments = Counter(deployment_runs.values())
+    return jobs, Counter(deployment_runs.values())
+
+
+def local_foundry_counts(devhost_dir: Path) -> Counts:
+    """Jobs and deployments per run id, from the local foundry's registry under the devhost's data directory."""
+    from devhost.local_foundry.registry import Registry  # noqa: PLC0415 - only the local-foundry scenario needs it
+
+    registry = Registry(devhost_dir / "foundry" / "registry.sqlite3")
+    try:
+        jobs = Counter(job.request.run_id for job in registry.jobs_in(*JobState))
+        deployments = Counter(record.tags.get(RUN_ID_TAG, "") for record in registry.deployments())
+    finally:
+        registry.close()
+    return jobs, deployments
+
+
+def tally(connections: DevhostConnections, run_ids: Sequence[str], counts: Callable[[], Counts]) -> Tally:
+    """Wait for every run to end, then count outcomes, the backend's jobs and deployments, and the events."""
+    ended = wait_for_runs(connections.http, run_ids, RUN_TIMEOUT_S, poll_s=0.5)
+    outcomes = {run_id: _outcome(view) for run_id, view in ended.items()}
+    events = collect_events(connections.servicebus.get_secret_value(), run_ids)
+    jobs, deployments = counts()
     return Tally(list(run_ids), outcomes, jobs, deployments, events)
 
 
@@ -182,25 +206,42 @@ def _outcome(view: dict[str, Any]) -> str:
     return str(view.get("runtimeStatus"))
 
 
-def kill_in_every_stage(data_dir: Path, uploads: Sequence[tuple[str, bytes]], pause_s: float = 2.0) -> Tally:
-    """Upload, then SIGKILL the devhost once in each stage of the first run and start it again; count."""
+def kill_in_every_stage(
+    data_dir: Path, uploads: Sequence[tuple[str, bytes]], pause_s: float = 2.0, *, local_foundry: bool = False
+) -> Tally:
+    """Upload, then SIGKILL the devhost once in each stage of the first run and start it again; count.
+
+    On the fake backend by default; with `local_foundry` the real app trains, deploys and serves on the
+    devhost's local foundry, and its registry is counted.
+    """
     state_path = data_dir / "fake-backend.pickle"
-    devhost = DevhostProcess(data_dir / "devhost", app_ref=APP_REF, env=devhost_env(state_path, pause_s))
+    devhost_dir = data_dir / "devhost"
+    if local_foundry:
+        # Real training takes real seconds: on the virtual clock the monitor's polls would skip past the deadline.
+        env = devhost_env(state_path, pause_s, poll_initial_seconds="1", poll_max_seconds="2")
+        devhost = DevhostProcess(devhost_dir, env=env, extra_args=("--no-timers", "--poll-interval", "0.5"))
+    else:
+        devhost = DevhostProcess(devhost_dir, app_ref=APP_REF, env=devhost_env(state_path, pause_s))
     try:
         connections = devhost.start()
         assert devhost.process is not None
         listening = listening_addresses(devhost.process.pid)
         run_ids = upload(connections, uploads)
-        killed = []
+        killed, accounts = [], {connections.storage.get_secret_value()}
         for stage in KILL_STAGES:
             wait_for_stage(connections.http, run_ids[0], stage)
             devhost.kill()
             killed.append(stage)
             connections = devhost.start()
-        result = tally(connections, state_path, run_ids)
+            accounts.add(connections.storage.get_secret_value())
+        counts = (
+            partial(local_foundry_counts, devhost_dir) if local_foundry else partial(fake_backend_counts, state_path)
+        )
+        result = tally(connections, run_ids, counts)
     finally:
         devhost.stop()
     result.kills, result.stages_killed, result.listening = devhost.kills, killed, listening
+    result.storage_accounts = accounts
     return result
 
 

@@ -18,6 +18,7 @@ def test_a_run_killed_in_every_stage_completes_once_with_one_job_one_deployment_
     assert result.runs_completed == 1
     assert result.duplicates == 0
     assert result.lost_events == 0
+    assert len(result.storage_accounts) == 1, "blob URLs stored before a restart still resolve after it"
     # Azurite, the broker, the management API, the HTTP API and the dashboard: on loopback only.
     assert len(result.listening) >= 5
     assert set(result.listening) == {"127.0.0.1"}, result.listening

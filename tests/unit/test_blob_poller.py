@@ -175,3 +175,19 @@ def test_the_background_thread_fires_for_new_uploads_until_stopped(store: InMemo
     with pytest.raises(RuntimeError, match="already running"):
         poller.start()
     poller.close()
+
+
+def test_expiring_leases_fires_a_crashed_claim_on_the_next_poll_and_leaves_settled_ones(
+    store: InMemoryBlobStore, tmp_path: Path
+) -> None:
+    crashed = store.upload(CONTAINER, "crashed.jsonl", b"{}")
+    done = store.upload(CONTAINER, "done.jsonl", b"{}")
+    receipts = ReceiptStore(tmp_path / "receipts.db")
+    assert receipts.claim(CONTAINER, "crashed.jsonl", crashed, max_attempts=5, lease=timedelta(minutes=10))
+    assert receipts.claim(CONTAINER, "done.jsonl", done, max_attempts=5, lease=timedelta(minutes=10))
+    receipts.settle(CONTAINER, "done.jsonl", done, ReceiptOutcome.SUCCEEDED)
+    assert receipts.expire_leases() == 1
+    recorder = Recorder()
+    [receipt] = _poller(store, tmp_path / "receipts.db", recorder, receipts=receipts).poll_once()
+    assert (receipt.name, receipt.outcome, receipt.attempts) == ("crashed.jsonl", ReceiptOutcome.SUCCEEDED, 2)
+    assert recorder.calls == [("crashed.jsonl", crashed)]
