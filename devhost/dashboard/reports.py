@@ -69,6 +69,15 @@ class ReportReader:
             )
         return data
 
+    def _exists(self, run_id: str, name: str) -> bool | None:
+        if self._store is None:
+            return None
+        try:
+            self._store.get_info(self._container, run_reports_prefix(run_id) + name)
+        except BlobNotFoundError:
+            return None
+        return True
+
     def reports(self, run_id: str, *, ended: bool) -> RunReports:
         """The run's reports, parsed; what cannot be read is noted, not raised."""
         with self._lock:
@@ -88,8 +97,10 @@ class ReportReader:
         present: list[str] = []
         notes: list[str] = []
         for name in REPORT_CONTENT_TYPES:
+            model = _PARSED.get(name)
             try:
-                data = self.read(run_id, name)
+                # Pages are only linked: whether they exist is enough. JSON reports are read for the page.
+                data = self.read(run_id, name) if model is not None else self._exists(run_id, name)
             except OrchestratorError as error:
                 log.warning("dashboard: cannot read %s of %s: %s", name, run_id, type(error).__name__)
                 notes.append(f"{name} could not be read ({type(error).__name__})")
@@ -97,9 +108,9 @@ class ReportReader:
             if data is None:
                 continue
             present.append(name)
-            model = _PARSED.get(name)
             if model is None:
                 continue
+            assert isinstance(data, bytes)
             try:
                 parsed[name] = model.model_validate_json(data)
             except ValidationError:
