@@ -173,3 +173,17 @@ def test_the_hook_says_to_sign_in_when_the_azure_cli_is_signed_out(tmp_path: Pat
     assert done.returncode == 1
     assert "az login" in done.stderr
     assert "keys list" not in (tmp_path / "az.log").read_text()
+
+
+def test_the_windows_hook_needs_the_same_outputs_and_deploys_the_same_template_with_the_same_parameters() -> None:
+    powershell = (INFRA_DIR / "hooks" / "postdeploy.ps1").read_text()
+    posix = HOOK.read_text()
+    needed = re.search(r"foreach \(\$name in (.*?)\)", powershell, re.DOTALL).group(1)  # type: ignore[union-attr]
+    assert set(re.findall(r"'(\w+)'", needed)) == set(
+        re.search(r"for name in (.*?); do", posix, re.DOTALL).group(1).replace("\\", " ").split()  # type: ignore[union-attr]
+    )
+    template = SUBSCRIPTION_BICEP.relative_to(REPO_ROOT).as_posix()
+    assert f"--template-file {template}" in powershell
+    assert set(re.findall(r"(\w+)=\$env:", powershell)) == set(re.findall(r"(\w+)=\"\$[A-Z]", posix))
+    assert "blobsExtensionKey" in powershell
+    assert "Remove-Item -Path $params" in powershell, "the key file is deleted"
