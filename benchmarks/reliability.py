@@ -20,6 +20,7 @@ from devhost.process import DevhostProcess
 from tests.reliability.bad_files import bad_file
 from tests.reliability.scenarios import (
     APP_REF,
+    KILL_PAUSE_S,
     KILL_STAGES,
     devhost_env,
     fake_backend_counts,
@@ -34,13 +35,12 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "xbox-support.json
 KILLED_RUNS = 3
 BAD_FILES = 500
 GOOD_UPLOADS = 50
-PAUSE_S = 2.0
 
 
 def _baseline_run_s(scratch: Path) -> float:
     """Wall seconds of one run with the same pauses and no kills (devhost start excluded)."""
     state = scratch / "baseline-backend.pickle"
-    with DevhostProcess(scratch / "baseline", app_ref=APP_REF, env=devhost_env(state, PAUSE_S)) as host:
+    with DevhostProcess(scratch / "baseline", app_ref=APP_REF, env=devhost_env(state, KILL_PAUSE_S)) as host:
         connections = host.start()
         started = time.perf_counter()
         run_ids = upload(connections, [("baseline/run.jsonl", chat_dataset(24))])
@@ -58,7 +58,7 @@ def run() -> BenchmarkResult:
         baseline_s = _baseline_run_s(scratch)
         uploads = [(f"family{n}/killed.jsonl", chat_dataset(20 + n)) for n in range(KILLED_RUNS)]
         started = time.perf_counter()
-        killed = kill_in_every_stage(scratch / "kills", uploads, pause_s=PAUSE_S)
+        killed = kill_in_every_stage(scratch / "kills", uploads)
         killed_s = time.perf_counter() - started
         local = kill_in_every_stage(
             scratch / "kills-local", [("xbox/local.jsonl", EXAMPLES.read_bytes())], local_foundry=True

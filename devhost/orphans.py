@@ -52,6 +52,11 @@ class ChildRegistry:
         temp.write_text(json.dumps([r.model_dump() for r in records]))
         temp.replace(self._path)
 
+    def recorded(self) -> list[ChildRecord]:
+        """The children recorded now (alive or not)."""
+        with self._lock:
+            return self._read()
+
     def add(self, name: str, pid: int) -> None:
         """Record a started child."""
         with self._lock:

@@ -16,7 +16,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
+import psutil
+
 from devhost.connections import DevhostConnections, connections_path, read_connections
+from devhost.orphans import ChildRegistry
 from shared.errors import ConfigurationError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -83,6 +86,18 @@ class DevhostProcess:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=60)
         self.kills += 1
+        self._wait_for_children()
+
+    def _wait_for_children(self, timeout_s: float = 60.0) -> None:
+        # The kernel sends the devhost's servers SIGTERM when it dies; let them finish saving before the next
+        # start, whose orphan sweep would otherwise interrupt them with a second signal.
+        for child in ChildRegistry(self.data_dir).recorded():
+            try:
+                process = psutil.Process(child.pid)
+                if abs(process.create_time() - child.create_time) <= 1:
+                    process.wait(timeout_s)
+            except (psutil.NoSuchProcess, psutil.TimeoutExpired):
+                continue
 
     def stop(self, timeout_s: float = 60.0) -> None:
         """Stop the devhost cleanly (SIGTERM), or kill it if it does not stop in time."""

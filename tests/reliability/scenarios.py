@@ -55,6 +55,9 @@ REQUIRED_EVENTS = (
 )
 RUN_TIMEOUT_S = 600.0
 AZURITE_AUTOSAVE_S = 5.0
+# Each stage's activity pauses longer than Azurite's metadata autosave before the kill: Azurite can lose the
+# writes of its last seconds when the devhost dies (README, Reliability), which Azure Storage never does.
+KILL_PAUSE_S = AZURITE_AUTOSAVE_S + 1
 
 
 def devhost_env(state_path: Path, pause_s: float, **settings: str) -> dict[str, str]:
@@ -210,7 +213,7 @@ def _outcome(view: dict[str, Any]) -> str:
 
 
 def kill_in_every_stage(
-    data_dir: Path, uploads: Sequence[tuple[str, bytes]], pause_s: float = 2.0, *, local_foundry: bool = False
+    data_dir: Path, uploads: Sequence[tuple[str, bytes]], pause_s: float = KILL_PAUSE_S, *, local_foundry: bool = False
 ) -> Tally:
     """Upload, then SIGKILL the devhost once in each stage of the first run and start it again; count.
 
@@ -222,15 +225,8 @@ def kill_in_every_stage(
     if local_foundry:
         # Real training takes real seconds: on the virtual clock the monitor's polls would skip past the deadline.
         # The tiny model's smoke quality varies from run to run; what is measured here is exactly-once, so any
-        # answer passes. Pauses outlast Azurite's 5-second metadata autosave: Azurite (a SIGTERM when the devhost
-        # dies) can lose the writes of its last seconds, which Azure Storage never does (README, Reliability).
-        env = devhost_env(
-            state_path,
-            max(pause_s, AZURITE_AUTOSAVE_S + 1),
-            poll_initial_seconds="1",
-            poll_max_seconds="2",
-            smoke_min_quality="0",
-        )
+        # answer passes.
+        env = devhost_env(state_path, pause_s, poll_initial_seconds="1", poll_max_seconds="2", smoke_min_quality="0")
         devhost = DevhostProcess(devhost_dir, env=env, extra_args=("--no-timers", "--poll-interval", "0.5"))
     else:
         devhost = DevhostProcess(devhost_dir, app_ref=APP_REF, env=devhost_env(state_path, pause_s))

@@ -11,7 +11,7 @@ from tests.unit.pipeline.conftest import chat_dataset
 def test_a_run_killed_in_every_stage_completes_once_with_one_job_one_deployment_and_each_event_once(
     tmp_path: Path,
 ) -> None:
-    result = kill_in_every_stage(tmp_path, [("xbox/killed.jsonl", chat_dataset(24))], pause_s=2.0)
+    result = kill_in_every_stage(tmp_path, [("xbox/killed.jsonl", chat_dataset(24))])
     assert result.stages_killed == list(KILL_STAGES)
     assert result.kills == len(KILL_STAGES)
     assert result.problems() == []

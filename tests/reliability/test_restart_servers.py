@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
+import psutil
 import pytest
 from azure.servicebus import ServiceBusClient
 
@@ -97,7 +98,8 @@ def _restart_azurite(home: Devhost) -> None:
     [azurite] = [
         child for child in json.loads((home.data_dir / "children.json").read_text()) if child["name"] == "azurite"
     ]
-    os.kill(azurite["pid"], signal.SIGKILL)
+    os.kill(azurite["pid"], signal.SIGTERM)
+    psutil.Process(azurite["pid"]).wait(30)
     time.sleep(1.0)
     port = urlparse(home.addresses["storage_blob_endpoint"]).port
     assert port is not None
