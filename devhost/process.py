@@ -24,6 +24,7 @@ from shared.errors import ConfigurationError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 READY_TIMEOUT_S = 180.0
+STORAGE_CHILD = "azurite"
 
 
 class DevhostProcess:
@@ -80,13 +81,31 @@ class DevhostProcess:
         raise TimeoutError(f"devhost up was not ready within {timeout_s:g} s; see {self.log_path}")
 
     def kill(self) -> None:
-        """SIGKILL the devhost process (its servers go with it, as after a crash)."""
+        """Crash the devhost at this instant: freeze it (SIGSTOP), stop Azurite cleanly, then SIGKILL it.
+
+        The engine, host, broker and foundry in the devhost process die mid-work. Azurite stands in for Azure
+        Storage, a separate service that never loses an acknowledged write, but it keeps blob metadata in
+        memory and, killed with its parent, can lose or truncate its last save (README, Reliability): so it
+        is stopped cleanly while the frozen devhost can do nothing more.
+        """
         if self.process is None or self.process.poll() is not None:
             return
+        self.process.send_signal(signal.SIGSTOP)
+        self._stop_children(STORAGE_CHILD)
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=60)
         self.kills += 1
         self._wait_for_children()
+
+    def _stop_children(self, name: str, timeout_s: float = 60.0) -> None:
+        for child in ChildRegistry(self.data_dir).recorded():
+            try:
+                process = psutil.Process(child.pid)
+                if child.name == name and abs(process.create_time() - child.create_time) <= 1:
+                    process.terminate()
+                    _wait_until_exited(process, timeout_s)
+            except psutil.NoSuchProcess:
+                continue
 
     def _wait_for_children(self, timeout_s: float = 60.0) -> None:
         # The kernel sends the devhost's servers SIGTERM when it dies; let them finish saving before the next
@@ -116,3 +135,15 @@ class DevhostProcess:
         self, _type: type[BaseException] | None, _value: BaseException | None, _traceback: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def _wait_until_exited(process: psutil.Process, timeout_s: float) -> None:
+    """Wait until `process` has exited: gone, or a zombie its (here frozen) parent has not reaped yet."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if process.status() == psutil.STATUS_ZOMBIE:
+                return
+        except psutil.NoSuchProcess:
+            return
+        time.sleep(0.05)
