@@ -287,6 +287,7 @@ class CleanupInput(BaseModel):
     family: str
     keep_previous: int
     protected_runs: list[str] = Field(default_factory=list)
+    promoted_only: bool = Field(True, description="Touch only resources of runs the alias has pointed at.")
 
 
 class CleanupResult(BaseModel):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from shared.foundry.port import DeploymentStatus, ModelRef
@@ -42,16 +42,23 @@ def plan_retention(
     current_deployment: str | None,
     keep_previous: int,
     protected_runs: Sequence[str] = (),
+    eligible_runs: Collection[str] | None = None,
 ) -> RetentionPlan:
     """Keep the current deployment plus the `keep_previous` newest others; protect deployments of live runs.
 
     Models are archived once no kept deployment serves them (a model cannot be removed while deployed), except
-    the models of protected (still running) runs.
+    the models of protected (still running) runs. With `eligible_runs`, only resources of those runs are touched:
+    a run cleaning up after its promotion touches promoted runs only, never another run still in flight.
     """
     managed = [d for d in deployments if is_managed(d.tags)]
     protected = set(protected_runs)
+
+    def touchable(tags: dict[str, str]) -> bool:
+        run = tags.get(RUN_ID_TAG)
+        return run not in protected and (eligible_runs is None or run in eligible_runs)
+
     others = sorted(
-        (d for d in managed if d.name != current_deployment and d.tags.get(RUN_ID_TAG) not in protected),
+        (d for d in managed if d.name != current_deployment and touchable(d.tags)),
         key=lambda d: (d.created_at or "", d.name),
         reverse=True,
     )
@@ -60,9 +67,6 @@ def plan_retention(
     archive = [
         m
         for m in models
-        if is_managed(m.tags)
-        and not m.archived
-        and (m.name, m.version) not in served
-        and m.tags.get(RUN_ID_TAG) not in protected
+        if is_managed(m.tags) and not m.archived and (m.name, m.version) not in served and touchable(m.tags)
     ]
     return RetentionPlan(delete_deployments=sorted(doomed_names), archive_models=archive)

@@ -5,7 +5,13 @@ from __future__ import annotations
 from shared.bootstrap import Services
 from shared.models import CleanupInput, CleanupResult
 from shared.policy import plan_retention
-from shared.steps.promote import read_alias
+from shared.steps.promote import AliasRecord, read_alias
+
+
+def _promoted_runs(record: AliasRecord | None) -> set[str]:
+    if record is None:
+        return set()
+    return {record.current.run_id, *(entry.run_id for entry in record.history)}
 
 
 def clean_up_family(services: Services, request: CleanupInput) -> CleanupResult:
@@ -18,6 +24,7 @@ def clean_up_family(services: Services, request: CleanupInput) -> CleanupResult:
         current_deployment=record.current.deployment.name if record else None,
         keep_previous=request.keep_previous,
         protected_runs=request.protected_runs,
+        eligible_runs=_promoted_runs(record) if request.promoted_only else None,
     )
     for name in plan.delete_deployments:
         backend.delete_deployment(name)

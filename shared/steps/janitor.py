@@ -32,7 +32,12 @@ def sweep(services: Services, request: JanitorInput) -> JanitorResult:
         families={
             family: clean_up_family(
                 services,
-                CleanupInput(family=family, keep_previous=request.keep_previous, protected_runs=request.active_runs),
+                CleanupInput(
+                    family=family,
+                    keep_previous=request.keep_previous,
+                    protected_runs=request.active_runs,
+                    promoted_only=False,
+                ),
             )
             for family in known_families(services)
         }

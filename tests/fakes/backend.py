@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pydantic import SecretStr
 
 from shared.chat_client import ChatMessage, ChatResponse
+from shared.errors import PermanentError
 from shared.foundry.port import (
     DeploymentRequest,
     DeploymentState,
@@ -122,6 +123,9 @@ class FakeBackend:
     def create_deployment(self, request: DeploymentRequest) -> DeploymentStatus:
         with self._lock:
             self.create_deployment_calls += 1
+            stored = self.models.get((request.model.name, request.model.version))
+            if stored is not None and stored.archived:
+                raise PermanentError(f"model {stored.name} version {stored.version} is archived and cannot be deployed")
             if request.name not in self.deployments:
                 self.clock += 1
                 self.deployments[request.name] = DeploymentStatus(

@@ -52,3 +52,17 @@ def test_retention_never_touches_untagged_resources_or_live_runs() -> None:
 def test_archived_models_are_not_archived_again() -> None:
     archived = _model("old").model_copy(update={"archived": True})
     assert plan_retention([], [archived], current_deployment=None, keep_previous=0).archive_models == []
+
+
+def test_retention_limited_to_eligible_runs_spares_runs_still_in_flight() -> None:
+    deployments = [_deployment(run, created) for run, created in [("old", "1"), ("prev", "2"), ("cur", "3")]]
+    in_flight = _model("new")  # registered, not yet deployed, not yet promoted
+    plan = plan_retention(
+        deployments,
+        [*(_model(run) for run in ("old", "prev", "cur")), in_flight],
+        current_deployment="d-cur",
+        keep_previous=0,
+        eligible_runs={"old", "prev", "cur"},
+    )
+    assert plan.delete_deployments == ["d-old", "d-prev"]
+    assert [m.name for m in plan.archive_models] == ["m-old", "m-prev"]

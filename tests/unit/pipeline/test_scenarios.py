@@ -283,3 +283,16 @@ def test_an_uploaded_validation_file_is_used_instead_of_a_split(world: World) ->
     prepared = world.publisher.for_run(status.instance_id)[2]
     assert prepared.type == "finetune.preparation.succeeded"
     assert prepared.data.facts == {"trainExamples": 25, "validationExamples": 5}
+
+
+def test_runs_of_one_family_finishing_together_all_succeed_and_the_alias_ends_consistent(world: World) -> None:
+    run_ids = []
+    for number in range(4):
+        world.upload(f"xbox/together-{number}.jsonl", chat_dataset(30 + number))
+        run_ids.append(world.start(f"xbox/together-{number}.jsonl").run_id)
+    finals = [world.engine.run_until_complete(str(run_id), timeout_s=120) for run_id in run_ids]
+    assert [final.output["outcome"] for final in finals] == ["succeeded"] * 4, [f.output["reason"] for f in finals]
+    alias = orjson.loads(world.store.read_bytes(STATE_CONTAINER, "aliases/xbox.json")[0])
+    promoted = [alias["current"]["run_id"], *(entry["run_id"] for entry in alias["history"])]
+    assert sorted(promoted) == sorted(run_ids)
+    assert alias["current"]["deployment"]["name"] in world.backend.deployments
