@@ -38,6 +38,10 @@ def check_loopback(bind: str) -> str:
     return bind
 
 
+DISCARD_LIMIT_BYTES = 16 * 1024 * 1024
+DISCARD_TIMEOUT_S = 1.0
+
+
 class _BodyTooLargeError(Exception):
     pass
 
@@ -64,16 +68,34 @@ class _Handler(BaseHTTPRequestHandler):
             raise _BodyTooLargeError
         return self.rfile.read(length) if length > 0 else b""
 
+    def _discard_rest_of_request(self) -> None:
+        """Read (and drop) what the client is still sending, up to a bound, before answering 413.
+
+        Closing a socket with unread data resets the connection, and the client then never sees the reply.
+        """
+        self.connection.settimeout(DISCARD_TIMEOUT_S)
+        remaining = DISCARD_LIMIT_BYTES
+        try:
+            while remaining > 0:
+                chunk = self.rfile.read1(min(65536, remaining))
+                if not chunk:
+                    return
+                remaining -= len(chunk)
+        except OSError:
+            return
+
     def _handle(self) -> None:
         try:
             body = self._read_body()
         except _BodyTooLargeError:
             self.close_connection = True
-            self._send(json_reply(413, {"error": f"request body larger than {self.server.max_body_bytes} bytes"}))
+            self._discard_rest_of_request()
+            too_large = {"error": f"request body larger than {self.server.max_body_bytes} bytes"}
+            self._send(json_reply(413, too_large, [("Connection", "close")]))
             return
         except ValueError:
             self.close_connection = True
-            self._send(json_reply(400, {"error": "malformed request body framing"}))
+            self._send(json_reply(400, {"error": "malformed request body framing"}, [("Connection", "close")]))
             return
         parts = urlsplit(self.path)
         host_header = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
