@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
+from azure.identity.aio import DefaultAzureCredential as AsyncDefaultAzureCredential
 from opentelemetry.sdk.trace import TracerProvider
 from pydantic import SecretStr
 
 from shared.errors import ConfigurationError, PermanentError
 from shared.events import CONTENT_TYPE, EventType, build_event, parse_event
-from shared.servicebus import ServiceBusEventPublisher, message_for, normalise_properties
+from shared.servicebus import (
+    PARTITION_KEY_ANNOTATION,
+    ServiceBusEventPublisher,
+    identity_credential,
+    message_for,
+    normalise_properties,
+)
 from tests.fakes.servicebus import RecordingEventPublisher
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -21,22 +29,26 @@ def test_a_message_carries_the_event_and_its_filter_properties() -> None:
     message = message_for(EVENT)
 
     assert parse_event(b"".join(message.body)) == EVENT
-    assert message.message_id == EVENT.id
-    assert message.subject == "finetune.deployment.failed"
-    assert message.content_type == CONTENT_TYPE
+    assert message.properties is not None
+    assert message.properties.message_id == EVENT.id
+    assert message.properties.subject == "finetune.deployment.failed"
+    assert message.properties.content_type == CONTENT_TYPE
     assert message.application_properties == {
         "eventType": "finetune.deployment.failed",
         "runId": "ft-a-0123",
         "stage": "deployment",
         "outcome": "failed",
     }
-    assert message.session_id is None
+    assert message.properties.group_id is None
+    assert not message.annotations
 
 
 def test_with_sessions_the_run_is_the_session_and_the_partition_key() -> None:
     message = message_for(EVENT, use_sessions=True)
 
-    assert message.session_id == message.partition_key == "ft-a-0123"
+    assert message.properties is not None
+    assert message.properties.group_id == "ft-a-0123"
+    assert message.annotations == {PARTITION_KEY_ANNOTATION: "ft-a-0123"}
 
 
 def test_the_current_span_travels_as_traceparent_and_diagnostic_id() -> None:
@@ -76,3 +88,10 @@ def test_the_fake_drops_resent_ids_and_can_fail_on_demand() -> None:
 
     assert fake.types("ft-a-0123") == [EventType.DEPLOYMENT_FAILED]
     assert fake.duplicates_dropped == 1
+
+
+def test_in_azure_the_publisher_authenticates_with_an_asyncio_managed_identity_credential() -> None:
+    credential = identity_credential("client-1")
+
+    assert isinstance(credential, AsyncDefaultAzureCredential)
+    asyncio.run(credential.close())
