@@ -68,21 +68,37 @@ def _decode(buf: bytes, pos: int) -> tuple[Any, int]:  # noqa: PLR0911 - one bra
             raise AmqpDecodeError(f"truncated AMQP value at byte {pos}")
         return (raw if code in (0xA0, 0xB0) else raw.decode("utf-8", "replace")), start + size
     if code in (0xC0, 0xC1, 0xD0, 0xD1):
-        width = 1 if code < 0xD0 else 4
-        count = int.from_bytes(buf[pos + width : pos + 2 * width], "big")
-        pos += 2 * width
-        items = []
-        for _ in range(count):
-            item, pos = _decode(buf, pos)
-            items.append(item)
-        if code in (0xC0, 0xD0):
-            return items, pos
-        return dict(zip(items[0::2], items[1::2], strict=True)), pos
+        return _decode_compound(buf, pos, code)
     if code == 0x00:
         descriptor, pos = _decode(buf, pos)
         value, pos = _decode(buf, pos)
         return (descriptor, value), pos
     raise AmqpDecodeError(f"unsupported AMQP format code 0x{code:02x}")
+
+
+def _decode_compound(buf: bytes, pos: int, code: int) -> tuple[Any, int]:
+    """A list (0xC0, 0xD0) or map (0xC1, 0xD1) whose format code has just been read."""
+    width = 1 if code < 0xD0 else 4
+    count = int.from_bytes(buf[pos + width : pos + 2 * width], "big")
+    pos += 2 * width
+    items: list[Any] = []
+    for _ in range(count):
+        item_code = buf[pos]
+        if item_code == 0x40:  # nulls and short strings fill most lists and maps: read them without a call
+            items.append(None)
+            pos += 1
+        elif item_code in (0xA1, 0xA3):
+            end = pos + 2 + buf[pos + 1]
+            if end > len(buf):
+                raise AmqpDecodeError(f"truncated AMQP value at byte {pos + 1}")
+            items.append(bytes(buf[pos + 2 : end]).decode("utf-8", "replace"))
+            pos = end
+        else:
+            item, pos = _decode(buf, pos)
+            items.append(item)
+    if code in (0xC0, 0xD0):
+        return items, pos
+    return dict(zip(items[0::2], items[1::2], strict=True)), pos
 
 
 def section_value(section: bytes) -> Any:

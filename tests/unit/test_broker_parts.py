@@ -7,8 +7,9 @@ from collections.abc import Callable
 
 import pytest
 from azure.servicebus._pyamqp.utils import generate_sas_token
-from proton import Message
+from proton import Data, Message, symbol
 
+from devhost.servicebus_broker.amqp_values import AmqpDecodeError, decode
 from devhost.servicebus_broker.codec import (
     MalformedMessageError,
     Stamp,
@@ -139,3 +140,23 @@ def test_a_senders_own_annotations_are_kept() -> None:
 
     assert delivered.annotations["x-opt-partition-key"] == "p"
     assert delivered.annotations["x-opt-sequence-number"] == 1
+
+
+def test_lists_and_maps_of_nulls_strings_and_other_values_decode_like_proton() -> None:
+    data = Data()
+    data.put_object([None, "short", symbol("sym"), "x" * 300, 7, True, {"k": "v", "n": None}])
+    encoded = bytes(data.encode())
+
+    value, end = decode(encoded)
+
+    assert value == [None, "short", "sym", "x" * 300, 7, True, {"k": "v", "n": None}]
+    assert end == len(encoded)
+
+
+def test_a_string_cut_short_inside_a_list_is_a_decode_error() -> None:
+    data = Data()
+    data.put_object(["a complete string", "another one"])
+    encoded = bytes(data.encode())
+
+    with pytest.raises(AmqpDecodeError, match="truncated"):
+        decode(encoded[:-4])
