@@ -134,6 +134,10 @@ class PipelineRun:
 
     def _validate(self) -> Generator[Task, Any, None]:
         self._enter(Stage.VALIDATING, "checking format, token limits, secrets and cost")
+        if self.run.option_error is not None:
+            facts = {"valid": False, "errors": 1, "firstErrors": [self.run.option_error]}
+            yield from self._publish(EventType.VALIDATION_FAILED, "failed", facts)
+            raise RunEndedError(RunOutcome.REJECTED, f"bad run options: {self.run.option_error}")
         payload = ValidateInput(run_id=self.run.run_id, blob=self.run.blob, options=self.run.options)
         self.validation = validation = yield from self._work(names.VALIDATE, payload, ValidateResult)
         facts = {

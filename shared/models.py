@@ -79,6 +79,9 @@ class RunInput(BaseModel):
     accepted_at: datetime
     trace: dict[str, str] = Field(default_factory=dict)
     retry_of: str | None = None
+    option_error: str | None = Field(
+        None, description="Why the upload's `ft_*` metadata options were refused (the run is rejected at validation)."
+    )
 
 
 class StageRecord(BaseModel):

@@ -24,7 +24,10 @@ bp = df.Blueprint()
 )
 @bp.durable_client_input(client_name="client")
 async def start_run_from_upload(blob: func.InputStream, client: df.DurableOrchestrationClient) -> None:
-    """Start the run of this upload (once per blob version); bad options are logged, not retried forever."""
+    """Start the run of this upload (once per blob version).
+
+    Bad `ft_*` options give a run rejected at validation; a name no run may carry is logged, not retried forever.
+    """
     container, _, blob_name = (blob.name or "").partition("/")
     try:
         result = await start_run(client, services(), container or TRAINING_CONTAINER, blob_name)

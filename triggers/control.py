@@ -20,7 +20,7 @@ from shared.errors import InvalidOptionsError, OrchestratorError
 from shared.events import EventType, build_event
 from shared.models import BlobRef, RunInput, RunPolicy
 from shared.names import BLOB_RUN_ID_TAG, BLOB_STATUS_TAG
-from shared.runs import RunOptions, check_blob_name, overrides_from_metadata, resolve_options, run_id_for
+from shared.runs import check_blob_name, overrides_from_metadata, resolve_options, run_id_for
 from shared.steps.publish import publish_events
 from shared.telemetry import inject_trace_context, instruments, span
 
@@ -86,7 +86,9 @@ async def start_run(
 ) -> StartResult:
     """Start the run of one blob version unless it exists; tag the blob and publish `run.accepted`.
 
-    Options come from the blob's `ft_*` metadata, then `overrides`. Bad options raise `InvalidOptionsError`.
+    Options come from the blob's `ft_*` metadata, then `overrides`. Bad `overrides` (a caller is waiting for the
+    answer) raise `InvalidOptionsError`; bad metadata alone starts a run, with the default options, that is
+    rejected at validation with the reason, so the upload gets its tags and events like any invalid file.
     """
     if not blob_name.lower().endswith(".jsonl"):
         logger.info("skipping %r: only .jsonl files start runs", f"{container}/{blob_name}")
@@ -94,29 +96,33 @@ async def start_run(
     check_blob_name(blob_name)
     info = services.store.get_info(container, blob_name)
     run_id = run_id_for(container, blob_name, info.etag)
-    options = resolve_options(
-        services.settings, blob_name, {**overrides_from_metadata(info.metadata), **(overrides or {})}
-    )
+    option_error = None
+    try:
+        options = resolve_options(
+            services.settings, blob_name, {**overrides_from_metadata(info.metadata), **(overrides or {})}
+        )
+    except InvalidOptionsError as error:
+        if overrides:
+            raise
+        options, option_error = resolve_options(services.settings, blob_name, {}), f"blob metadata: {error}"
     if runtime_status(await client.get_status(run_id)) is not None:
         return StartResult(run_id=run_id, outcome=StartOutcome.ALREADY_EXISTS, detail="this upload already has a run")
     with span("start run", {"run.id": run_id, "run.family": options.family, "blob.name": blob_name}):
-        blob = BlobRef(container=container, name=blob_name, etag=info.etag)
-        return await _start(client, services, run_id, blob, options)
+        run = RunInput(
+            run_id=run_id,
+            blob=BlobRef(container=container, name=blob_name, etag=info.etag),
+            options=options,
+            policy=run_policy(services),
+            accepted_at=datetime.now(UTC),
+            trace=inject_trace_context(),
+            option_error=option_error,
+        )
+        return await _start(client, services, run)
 
 
-async def _start(
-    client: df.DurableOrchestrationClient, services: Services, run_id: str, blob: BlobRef, options: RunOptions
-) -> StartResult:
+async def _start(client: df.DurableOrchestrationClient, services: Services, run: RunInput) -> StartResult:
+    run_id, blob, options, accepted_at = run.run_id, run.blob, run.options, run.accepted_at
     container, blob_name = blob.container, blob.name
-    accepted_at = datetime.now(UTC)
-    run = RunInput(
-        run_id=run_id,
-        blob=blob,
-        options=options,
-        policy=run_policy(services),
-        accepted_at=accepted_at,
-        trace=inject_trace_context(),
-    )
     accepted = build_event(
         run_id,
         EventType.RUN_ACCEPTED,
@@ -127,6 +133,7 @@ async def _start(
             "etag": blob.etag,
             "family": options.family,
             "options": options.model_dump(mode="json"),
+            **({"optionError": run.option_error} if run.option_error else {}),
         },
         time=accepted_at,
     )

@@ -240,13 +240,33 @@ def test_commands_for_unknown_or_ended_runs_are_refused_clearly(world: World) ->
         world.command("retry", live)
 
 
-def test_bad_options_in_metadata_are_refused_before_any_run_starts(world: World) -> None:
-    world.upload("xbox/bad-options.jsonl", chat_dataset(), {"ft_epochs": "lots", "ft_colour": "blue"})
-    with pytest.raises(InvalidOptionsError, match="unknown option"):
-        world.start("xbox/bad-options.jsonl")
-    world.upload("xbox/bad-model.jsonl", chat_dataset(), {"ft_base_model": "gpt-9"})
+def test_bad_options_in_metadata_give_a_run_rejected_at_validation_with_the_reason(world: World) -> None:
+    status = world.run("xbox/bad-options.jsonl", metadata={"ft_epochs": "lots", "ft_colour": "blue"})
+
+    assert status.output["outcome"] == "rejected"
+    assert "bad run options: blob metadata: unknown option(s) colour" in status.output["reason"]
+    run_id = status.instance_id
+    assert world.publisher.types(run_id) == [
+        "finetune.run.accepted",
+        "finetune.validation.failed",
+        "finetune.run.rejected",
+    ]
+    accepted, failed = world.publisher.for_run(run_id)[:2]
+    assert "unknown option(s) colour" in accepted.data.model_dump(by_alias=True)["optionError"]
+    assert failed.data.model_dump(by_alias=True)["firstErrors"] == [status.input["option_error"]]
+    assert world.store.get_tags(TRAINING_CONTAINER, "xbox/bad-options.jsonl") == {
+        "ft_run_id": run_id,
+        "ft_status": "rejected",
+    }
+    assert world.backend.jobs == {}
+
+
+def test_bad_options_given_by_a_caller_are_refused_before_any_run_starts(world: World) -> None:
+    world.upload("xbox/bad-model.jsonl", chat_dataset())
     with pytest.raises(InvalidOptionsError, match="unknown base model"):
-        world.start("xbox/bad-model.jsonl")
+        world.start("xbox/bad-model.jsonl", base_model="gpt-9")
+    with pytest.raises(InvalidOptionsError, match="unknown option"):
+        world.start("xbox/bad-model.jsonl", colour="blue")
     assert world.engine.query() == []
 
 
