@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import logging
-import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from devhost.dashboard.app import PAGE_CSP, DashboardApp, Reply
-from devhost.functions_host.http_server import check_loopback
-from shared.errors import ConfigurationError
+from devhost.loopback_http import BackgroundHttp, LoopbackHttpServer
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +50,9 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s - %s", self.address_string(), format % args)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
+class _Server(LoopbackHttpServer):
     def __init__(self, address: tuple[str, int], app: DashboardApp) -> None:
         self.app = app
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
         super().__init__(address, _Handler)
 
 
@@ -68,41 +60,26 @@ class DashboardServer:
     """Serves a `DashboardApp` on a loopback address; any other bind address is refused."""
 
     def __init__(self, app: DashboardApp, port: int = DEFAULT_DASHBOARD_PORT, bind: str = "127.0.0.1") -> None:
-        self._address = (check_loopback(bind), port)
+        self._http: BackgroundHttp[_Server] = BackgroundHttp(
+            bind, port, serving="the dashboard", thread_name="dashboard-http"
+        )
         self._app = app
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     def start(self) -> DashboardServer:
         """Bind and serve; a port in use raises `ConfigurationError` naming it."""
-        try:
-            self._server = _Server(self._address, self._app)
-        except OSError as error:
-            raise ConfigurationError(
-                f"cannot serve the dashboard on {self._address[0]}:{self._address[1]}: {error.strerror}"
-            ) from None
-        self._thread = threading.Thread(target=self._server.serve_forever, name="dashboard-http", daemon=True)
-        self._thread.start()
+        self._http.start(lambda address: _Server(address, self._app))
         return self
 
     @property
     def port(self) -> int:
         """The bound port (the real one when 0 was asked for)."""
-        if self._server is None:
-            raise RuntimeError("the dashboard server is not started")
-        return int(self._server.server_address[1])
+        return self._http.port
 
     @property
     def url(self) -> str:
         """Base URL, e.g. `http://127.0.0.1:7080`."""
-        host = self._address[0]
-        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
+        return self._http.url
 
     def stop(self) -> None:
         """Stop serving and close the socket; safe to call twice."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._server = self._thread = None
+        self._http.stop()

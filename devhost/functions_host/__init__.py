@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from devhost.functions_host.discovery import FunctionTrigger, discover_triggers
 from devhost.functions_host.host import FunctionsHost
-from devhost.functions_host.http_server import DEFAULT_HTTP_PORT, FunctionsHttpServer, check_loopback
+from devhost.functions_host.http_server import DEFAULT_HTTP_PORT, FunctionsHttpServer
+from devhost.loopback_http import check_loopback
 
 __all__ = [
     "DEFAULT_HTTP_PORT",

@@ -2,40 +2,20 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
 
 from devhost.functions_host.host import FunctionsHost, json_reply
 from devhost.functions_host.http_binding import HttpReply
 from devhost.functions_host.webhooks_proxy import WEBHOOKS_PREFIX, DurableWebhooksProxy
-from shared.errors import ConfigurationError
+from devhost.loopback_http import BackgroundHttp, LoopbackHttpServer
 
 log = logging.getLogger(__name__)
 
 DEFAULT_HTTP_PORT = 7071
 MAX_BODY_BYTES = 64 * 1024 * 1024
-
-
-def check_loopback(bind: str) -> str:
-    """The address itself if it is a loopback address (or `localhost`); `ConfigurationError` otherwise."""
-    if bind == "localhost":
-        return "127.0.0.1"
-    try:
-        address = ipaddress.ip_address(bind)
-    except ValueError:
-        raise ConfigurationError(
-            f"bind address {bind!r} is not an IP address; the devhost binds 127.0.0.1 only"
-        ) from None
-    if not address.is_loopback:
-        raise ConfigurationError(
-            f"refusing to bind {bind}: the devhost serves unauthenticated local emulators and binds loopback "
-            "(127.0.0.1) only"
-        )
-    return bind
 
 
 DISCARD_LIMIT_BYTES = 16 * 1024 * 1024
@@ -126,18 +106,17 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s - %s", self.address_string(), format % args)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
+class _Server(LoopbackHttpServer):
     def __init__(
-        self, address: tuple[str, int], functions: FunctionsHost, webhooks: DurableWebhooksProxy | None
+        self,
+        address: tuple[str, int],
+        functions: FunctionsHost,
+        webhooks: DurableWebhooksProxy | None,
+        max_body_bytes: int,
     ) -> None:
         self.functions = functions
         self.webhooks = webhooks
-        self.max_body_bytes = MAX_BODY_BYTES
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
+        self.max_body_bytes = max_body_bytes
         super().__init__(address, _Handler)
 
 
@@ -155,48 +134,30 @@ class FunctionsHttpServer:
         management_url: str | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
-        self._address = (check_loopback(bind), port)
+        self._http: BackgroundHttp[_Server] = BackgroundHttp(bind, port, serving="HTTP", thread_name="functions-http")
         self._max_body_bytes = max_body_bytes
         self._functions = functions
         self._webhooks = None if management_url is None else DurableWebhooksProxy(management_url)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
         """Bind and serve; a port in use raises `ConfigurationError` naming it."""
-        try:
-            self._server = _Server(self._address, self._functions, self._webhooks)
-            self._server.max_body_bytes = self._max_body_bytes
-        except OSError as error:
-            raise ConfigurationError(
-                f"cannot serve HTTP on {self._address[0]}:{self._address[1]}: {error.strerror}"
-            ) from None
-        self._thread = threading.Thread(target=self._server.serve_forever, name="functions-http", daemon=True)
-        self._thread.start()
+        self._http.start(lambda address: _Server(address, self._functions, self._webhooks, self._max_body_bytes))
 
     @property
     def port(self) -> int:
         """The bound port (the real one when 0 was asked for)."""
-        if self._server is None:
-            raise RuntimeError("the server is not started")
-        return int(self._server.server_address[1])
+        return self._http.port
 
     @property
     def url(self) -> str:
         """Base URL, e.g. `http://127.0.0.1:7071`."""
-        host = self._address[0]
-        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
+        return self._http.url
 
     def stop(self) -> None:
         """Stop serving and close the socket."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        self._http.stop()
         if self._webhooks is not None:
             self._webhooks.close()
-        self._server = self._thread = None
 
 
 def free_port() -> int:
