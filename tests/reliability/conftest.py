@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.pipeline.conftest import engine_clock, world, world_settings
+from tests.unit.pipeline.conftest import engine_clock, live_host, live_world, world, world_settings
 
-__all__ = ["engine_clock", "world", "world_settings"]
+__all__ = ["engine_clock", "live_host", "live_world", "world", "world_settings"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -5,15 +5,12 @@ from __future__ import annotations
 import logging
 import time
 import unicodedata
-from collections.abc import Iterator
 
 import pytest
 
-import function_app
-from devhost.engine import Clock, InstanceStatus, RealClock, RuntimeStatus
+from devhost.engine import InstanceStatus, RuntimeStatus
 from devhost.functions_host import FunctionsHost
 from shared.names import TRAINING_CONTAINER
-from shared.settings import Settings
 from tests.unit.pipeline.conftest import World, chat_dataset
 
 REFUSED = [
@@ -27,28 +24,6 @@ REFUSED = [
     "x" * 1100 + ".jsonl",
 ]
 SKIPPED = ["team/notes.txt", "team/data.jsonl.exe", "team/bell\x07.csv", "team/archive.JSONL.zip"]
-
-
-@pytest.fixture
-def engine_clock() -> Clock:
-    """A real clock: the trigger reaches the engine through its management API, as on `devhost up`."""
-    return RealClock()
-
-
-@pytest.fixture
-def world_settings() -> Settings:
-    """Fast polling, so a run ends in a second or two of real time."""
-    return Settings(poll_initial_seconds=0.05, poll_max_seconds=0.2, polls_per_generation=5, smoke_sample_size=3)
-
-
-@pytest.fixture
-def host(world: World) -> Iterator[FunctionsHost]:
-    world.engine.start()
-    functions = FunctionsHost(function_app.app, client_binding=world.engine.client_binding)
-    try:
-        yield functions
-    finally:
-        functions.close()
 
 
 def _upload_and_trigger(world: World, host: FunctionsHost, name: str) -> None:
@@ -71,29 +46,31 @@ def _has_control_characters(text: str) -> bool:
 
 @pytest.mark.parametrize("name", REFUSED + SKIPPED, ids=lambda name: repr(name)[:40])
 def test_a_hostile_name_starts_no_run_logs_one_clean_line_and_keeps_the_blob(
-    world: World, host: FunctionsHost, name: str, caplog: pytest.LogCaptureFixture
+    live_world: World, live_host: FunctionsHost, name: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="triggers")
     caplog.set_level(logging.INFO, logger="shared")
-    _upload_and_trigger(world, host, name)
-    assert world.engine.query() == []
-    assert world.publisher.events == []
+    _upload_and_trigger(live_world, live_host, name)
+    assert live_world.engine.query() == []
+    assert live_world.publisher.events == []
     lines = [record.getMessage() for record in caplog.records if record.name.startswith(("triggers", "shared"))]
     assert lines, "the refusal is logged"
     assert not any(_has_control_characters(line) for line in lines), lines
     expected = "only .jsonl files" if name in SKIPPED else "refused"
     assert any(expected in line for line in lines), lines
-    assert world.store.read_bytes(TRAINING_CONTAINER, name)[0] == chat_dataset()
+    assert live_world.store.read_bytes(TRAINING_CONTAINER, name)[0] == chat_dataset()
 
 
-def test_a_long_but_legal_name_is_sanitised_into_a_short_run_id_and_runs(world: World, host: FunctionsHost) -> None:
+def test_a_long_but_legal_name_is_sanitised_into_a_short_run_id_and_runs(
+    live_world: World, live_host: FunctionsHost
+) -> None:
     name = "team/" + "very-long-name-" * 66 + ".jsonl"
     assert 990 < len(name) <= 1024
-    _upload_and_trigger(world, host, name)
-    [status] = world.engine.query()
+    _upload_and_trigger(live_world, live_host, name)
+    [status] = live_world.engine.query()
     assert len(status.instance_id) <= 60
     assert all(ch.isalnum() or ch == "-" for ch in status.instance_id)
-    done = _wait_until_ended(world, status.instance_id)
+    done = _wait_until_ended(live_world, status.instance_id)
     assert done.runtime_status is RuntimeStatus.COMPLETED
     assert done.output["outcome"] == "succeeded", done.output
-    assert world.store.get_tags(TRAINING_CONTAINER, name)["ft_status"] == "succeeded"
+    assert live_world.store.get_tags(TRAINING_CONTAINER, name)["ft_status"] == "succeeded"

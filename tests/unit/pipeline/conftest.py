@@ -13,7 +13,8 @@ import pytest
 
 import function_app
 from devhost.client_loop import run_on_client_loop
-from devhost.engine import Clock, Engine, InstanceStatus, VirtualClock
+from devhost.engine import Clock, Engine, InstanceStatus, RealClock, VirtualClock
+from devhost.functions_host import FunctionsHost
 from shared.bootstrap import Services, use_services
 from shared.commands import Command
 from shared.events import CloudEvent
@@ -154,3 +155,26 @@ def world(engine_clock: Clock, world_settings: Settings) -> Iterator[World]:
         yield built
     finally:
         close_world(built)
+
+
+@pytest.fixture
+def live_world() -> Iterator[World]:
+    """The service on fakes with its engine running on a real clock and polling fast, driven from outside
+    (HTTP requests, blob triggers) as on `devhost up`: a run ends in a second or two of real time."""
+    settings = Settings(poll_initial_seconds=0.05, poll_max_seconds=0.2, polls_per_generation=5, smoke_sample_size=3)
+    built = make_world(RealClock(), settings)
+    built.engine.start()
+    try:
+        yield built
+    finally:
+        close_world(built)
+
+
+@pytest.fixture
+def live_host(live_world: World) -> Iterator[FunctionsHost]:
+    """The app's functions host in front of `live_world`'s engine."""
+    host = FunctionsHost(function_app.app, client_binding=live_world.engine.client_binding)
+    try:
+        yield host
+    finally:
+        host.close()
