@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+from devhost.background import BackgroundLoop
 from devhost.blob_receipts import Receipt, ReceiptOutcome, ReceiptStore
 from shared.errors import BlobNotFoundError
 from shared.storage import BlobInfo, BlobStore
@@ -56,8 +57,7 @@ class BlobPoller:
         self._receipts = receipts or ReceiptStore(receipts_path)
         self._settled: set[tuple[str, str]] = set()
         self._poll_lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = BackgroundLoop(self._run, f"blob-poller-{container}")
 
     @property
     def receipts(self) -> ReceiptStore:
@@ -77,7 +77,7 @@ class BlobPoller:
                 return []
             fired = []
             for blob in sorted(blobs, key=lambda b: (b.last_modified, b.name)):
-                if self._stopping.is_set() and self._thread is not None:
+                if self._loop.stopping.is_set() and self._loop.running:
                     break
                 receipt = self._fire(blob)
                 if receipt is not None:
@@ -122,18 +122,11 @@ class BlobPoller:
 
     def start(self) -> None:
         """Poll every `interval_s` in a daemon thread until `stop()`."""
-        if self._thread is not None:
-            raise RuntimeError("the poller is already running")
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name=f"blob-poller-{self._container}", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def stop(self, timeout_s: float = 30.0) -> None:
         """Stop polling; a callback in flight finishes first (its receipt is settled)."""
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            self._thread = None
+        self._loop.stop(timeout_s)
 
     def close(self) -> None:
         """Stop and close the receipt store."""
@@ -141,9 +134,9 @@ class BlobPoller:
         self._receipts.close()
 
     def _run(self) -> None:
-        while not self._stopping.is_set():
+        while not self._loop.stopping.is_set():
             try:
                 self.poll_once()
             except Exception:
                 logger.exception("polling %s failed; trying again in %.1f s", self._container, self._interval_s)
-            self._stopping.wait(self._interval_s)
+            self._loop.stopping.wait(self._interval_s)

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 
 from pydantic import SecretStr
 
+from devhost.background import BackgroundLoop
 from devhost.servicebus_broker.entities import DEVHOST_EVENTS_SUBSCRIPTION
 from shared.events import CloudEvent, InvalidEventError, parse_event
 from shared.names import EVENTS_TOPIC
@@ -84,33 +85,28 @@ class BrokerEventFeed:
         self._retry_s = retry_s
         self._peek_timeout_s = peek_timeout_s
         self._subscription = subscription
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = BackgroundLoop(self._run, "dashboard-events")
         self.connected = threading.Event()
         """Set while the reader is connected and has read everything there was at its last poll."""
 
     def start(self) -> BrokerEventFeed:
         """Start reading in a daemon thread."""
-        self._thread = threading.Thread(target=self._run, name="dashboard-events", daemon=True)
-        self._thread.start()
+        self._loop.start()
         return self
 
     def stop(self) -> None:
         """Stop reading; returns once the thread has ended (or after 10 s)."""
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        self._loop.stop(timeout_s=10)
 
     def _run(self) -> None:
-        while not self._stopping.is_set():
+        while not self._loop.stopping.is_set():
             try:
                 self._read_until_stopped()
             except Exception as error:
                 # The broker restarted or went away: say so once per attempt, never with the connection string.
                 log.warning("dashboard: reading events failed (%s); reconnecting", type(error).__name__)
             self.connected.clear()
-            self._stopping.wait(self._retry_s)
+            self._loop.stopping.wait(self._retry_s)
 
     def _read_until_stopped(self) -> None:
         from azure.servicebus import ServiceBusClient  # noqa: PLC0415 - the SDK only loads when reading events
@@ -120,7 +116,7 @@ class BrokerEventFeed:
             ServiceBusClient.from_connection_string(self._connection_string.get_secret_value(), retry_total=1) as bus,
             bus.get_subscription_receiver(EVENTS_TOPIC, self._subscription) as receiver,
         ):
-            while not self._stopping.is_set():
+            while not self._loop.stopping.is_set():
                 # Without a timeout a peek on a connection whose broker went away waits forever.
                 page = receiver.peek_messages(
                     max_message_count=PAGE_SIZE, sequence_number=next_sequence, timeout=self._peek_timeout_s
@@ -133,4 +129,4 @@ class BrokerEventFeed:
                         log.warning("dashboard: skipped a message that is not an event: %s", error)
                 if len(page) < PAGE_SIZE:
                     self.connected.set()
-                    self._stopping.wait(self._poll_s)
+                    self._loop.stopping.wait(self._poll_s)

@@ -10,13 +10,13 @@ with the error as the reason, since redelivering it cannot help.
 from __future__ import annotations
 
 import logging
-import threading
 from typing import TYPE_CHECKING
 
 from azure.servicebus import ServiceBusClient, ServiceBusReceivedMessage, ServiceBusReceiver
 from azure.servicebus.exceptions import ServiceBusError
 from pydantic import SecretStr
 
+from devhost.background import BackgroundLoop
 from devhost.functions_host.discovery import FunctionTrigger, ServiceBusBinding
 from shared.errors import ConfigurationError, PermanentError
 
@@ -52,8 +52,7 @@ class ServiceBusTriggerListener:
         self._connection_string = connection_string
         self._max_wait_s = max_wait_s
         self._max_messages = max_messages
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = BackgroundLoop(self._run, f"servicebus-{trigger.name}")
 
     @property
     def entity(self) -> str:
@@ -101,32 +100,25 @@ class ServiceBusTriggerListener:
         return len(messages)
 
     def _run(self) -> None:
-        while not self._stopping.is_set():
+        while not self._loop.stopping.is_set():
             try:
                 with (
                     ServiceBusClient.from_connection_string(self._connection_string.get_secret_value()) as client,
                     self._receiver(client) as receiver,
                 ):
-                    while not self._stopping.is_set():
+                    while not self._loop.stopping.is_set():
                         self.run_once(receiver)
             except ServiceBusError as error:
                 log.warning("Service Bus trigger %s lost its connection (%s); reconnecting", self.entity, error)
-                self._stopping.wait(RECONNECT_PAUSE_S)
+                self._loop.stopping.wait(RECONNECT_PAUSE_S)
             except Exception:
                 log.exception("Service Bus trigger %s stopped on an error; restarting it", self.entity)
-                self._stopping.wait(RECONNECT_PAUSE_S)
+                self._loop.stopping.wait(RECONNECT_PAUSE_S)
 
     def start(self) -> None:
         """Receive on a daemon thread."""
-        if self._thread is not None:
-            raise RuntimeError("the listener is already running")
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name=f"servicebus-{self._trigger.name}", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def stop(self, timeout_s: float = 30.0) -> None:
         """Stop receiving; a message being handled is settled first."""
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            self._thread = None
+        self._loop.stop(timeout_s)
