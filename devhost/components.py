@@ -234,7 +234,7 @@ def timers(home: Devhost) -> None:
 
 def dashboard(home: Devhost) -> None:
     """The ops dashboard on 127.0.0.1: runs from the HTTP API, reports from Azurite, events from the broker."""
-    from devhost.dashboard.server import DEFAULT_DASHBOARD_PORT  # noqa: PLC0415 (only the devhost needs it)
+    from devhost.dashboard import DEFAULT_DASHBOARD_PORT  # noqa: PLC0415 (only the devhost needs it)
     from devhost.dashboard.wiring import start_dashboard  # noqa: PLC0415
 
     if "http" not in home.addresses:

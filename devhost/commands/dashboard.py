@@ -14,18 +14,19 @@ import signal
 import sys
 import threading
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
 from devhost.commands._client_args import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_data_dir
 from devhost.connections import connections_path, read_connections
-from devhost.dashboard.server import DEFAULT_DASHBOARD_PORT
-from devhost.dashboard.wiring import RunningDashboard, start_dashboard
+from devhost.dashboard import DEFAULT_DASHBOARD_PORT
 from shared.errors import ConfigurationError
 from shared.settings import get_settings
-from shared.storage import AzureBlobStore, blob_store_from_settings
+
+if TYPE_CHECKING:
+    from devhost.dashboard.wiring import RunningDashboard
 
 
 def register(subparsers: Any) -> None:
@@ -49,6 +50,10 @@ def register(subparsers: Any) -> None:
 
 
 def _start(args: argparse.Namespace) -> RunningDashboard:
+    # The server, its pages and the Storage SDK load only when the dashboard is served, not for --help.
+    from devhost.dashboard.wiring import start_dashboard  # noqa: PLC0415
+    from shared.storage import AzureBlobStore, blob_store_from_settings  # noqa: PLC0415
+
     api_key = None
     if args.api_key_env:
         value = os.environ.get(args.api_key_env)

@@ -12,7 +12,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from devhost.local_foundry.config import FoundryConfig, FoundryFaults
-from devhost.local_foundry.server import LocalFoundry
 from shared.errors import ConfigurationError
 from shared.settings import Settings
 
@@ -35,6 +34,8 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until interrupted."""
+    from devhost.local_foundry.server import LocalFoundry  # noqa: PLC0415 - torch and the SDKs load only when serving
+
     try:
         settings = Settings()
         faults = FoundryFaults()

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from http.server import BaseHTTPRequestHandler
 
+from devhost.dashboard import DEFAULT_DASHBOARD_PORT
 from devhost.dashboard.app import PAGE_CSP, DashboardApp, Reply
 from devhost.loopback_http import BackgroundHttp, LoopbackHttpServer
 
 log = logging.getLogger(__name__)
 
-DEFAULT_DASHBOARD_PORT = 7080
 _SECURITY_HEADERS = (
     ("X-Content-Type-Options", "nosniff"),
     ("Referrer-Policy", "no-referrer"),

@@ -6,11 +6,12 @@ from collections.abc import Callable
 
 from pydantic import SecretStr
 
+from devhost.dashboard import DEFAULT_DASHBOARD_PORT
 from devhost.dashboard.app import DashboardApp
 from devhost.dashboard.events import BrokerEventFeed, EventLog
 from devhost.dashboard.reports import ReportReader
 from devhost.dashboard.runs_api import HttpRunsApi
-from devhost.dashboard.server import DEFAULT_DASHBOARD_PORT, DashboardServer
+from devhost.dashboard.server import DashboardServer
 from shared.storage import BlobStore
 
 
