@@ -1,7 +1,9 @@
 """The dashboard's routes, as a plain function of a request (the HTTP server is in `server.py`).
 
 Pages (`/`, `/runs/<runId>`) and their scripts are static files shipped in `static/`; the pages fetch
-JSON from `/data/...` every few seconds. The dashboard is read-only: it has no route that changes a run.
+JSON from `/data/...` every few seconds. One route changes a run: `POST /data/runs/<runId>/<command>`
+(approve, reject, cancel, retry), accepted only from the dashboard's own pages (see `actions.py`) and passed
+to the HTTP API, which decides.
 Every answer goes through the `Redactor`, and carries a content security policy that allows no inline
 script and no other origin, so even text that escaped escaping could not run.
 """
@@ -19,6 +21,7 @@ from urllib.parse import parse_qs, unquote
 import orjson
 from pydantic import SecretStr
 
+from devhost.dashboard.actions import CommandRequestError, command_request
 from devhost.dashboard.events import EventLog
 from devhost.dashboard.redact import Redactor
 from devhost.dashboard.reports import REPORT_CONTENT_TYPES, ReportReader, ReportTooLargeError
@@ -45,6 +48,7 @@ PAGE_CSP = (
 REPORT_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 _REPORT_PATH = re.compile(r"^/reports/(?P<run>[^/]+)/(?P<name>[^/]+)$")
 _RUN_DATA_PATH = re.compile(r"^/data/runs/(?P<run>[^/]+)$")
+_COMMAND_PATH = re.compile(r"^/data/runs/(?P<run>[^/]+)/(?P<command>[^/]+)$")
 _RUN_PAGE_PATH = re.compile(r"^/runs/(?P<run>[^/]+)$")
 _STATIC_PATH = re.compile(r"^/static/(?P<name>[a-z0-9-]+\.(?:js|css|svg))$")
 
@@ -84,19 +88,30 @@ class DashboardApp:
         self._redactor = Redactor(secrets)
         self._static = _static_files()
 
-    def handle(self, method: str, target: str, host: str | None = None) -> Reply:
-        """Answer one request (`target` is the path with its query string)."""
+    def handle(
+        self,
+        method: str,
+        target: str,
+        host: str | None = None,
+        *,
+        origin: str | None = None,
+        content_type: str | None = None,
+        body: bytes = b"",
+    ) -> Reply:
+        """Answer one request (`target` is the path with its query string; the rest matter to commands)."""
         if host is not None and _hostname(host) not in LOOPBACK_HOSTS:
             # A page on another site that resolves its own name to 127.0.0.1 (DNS rebinding) gets nothing.
             return _error(403, f"the dashboard answers requests for 127.0.0.1 or localhost only, not {host!r}")
-        if method not in {"GET", "HEAD"}:
+        if method not in {"GET", "HEAD", "POST"}:
             return Reply(
                 405,
-                _json({"error": f"{method} is not allowed: the dashboard is read-only"}),
-                headers=(("Allow", "GET, HEAD"),),
+                _json({"error": f"{method} is not allowed: the dashboard answers GET, HEAD and command POSTs"}),
+                headers=(("Allow", "GET, HEAD, POST"),),
             )
         path, _, query = target.partition("?")
         try:
+            if method == "POST":
+                return self._command(unquote(path), host, origin, content_type, body)
             return self._route(unquote(path), query)
         except Exception:
             log.exception("dashboard: %s %s failed", method, path)
@@ -119,6 +134,23 @@ class DashboardApp:
             if match := pattern.match(path):
                 return answer(match)
         return _error(404, "no such page")
+
+    def _command(self, path: str, host: str | None, origin: str | None, content_type: str | None, body: bytes) -> Reply:
+        match = _COMMAND_PATH.match(path)
+        if match is None:
+            return Reply(405, _json({"error": "only run commands are POSTed"}), headers=(("Allow", "GET, HEAD"),))
+        run_id, command = match["run"], match["command"]
+        try:
+            reason = command_request(run_id, command, origin=origin, host=host, content_type=content_type, body=body)
+        except CommandRequestError as error:
+            return _error(error.status, str(error))
+        answer = self._api.send_command(run_id, command, reason)
+        if answer.unreachable:
+            return _error(502, "the HTTP API does not answer")
+        if not 200 <= answer.status_code < 300 or not isinstance(answer.payload, dict):
+            return self._upstream_error(answer.status_code, answer.payload)
+        log.info("dashboard: %s %s sent to the HTTP API", command, run_id)
+        return Reply(answer.status_code, _json(self._redactor.json(answer.payload)))
 
     def _run_page(self, run_id: str) -> Reply:
         if not RUN_ID_PATTERN.match(run_id):

@@ -1,4 +1,4 @@
-"""The app's HTTP API as the dashboard reads it: `GET /api/runs` and `GET /api/runs/{runId}`."""
+"""The app's HTTP API as the dashboard uses it: `GET /api/runs`, `GET /api/runs/{runId}` and run commands."""
 
 from __future__ import annotations
 
@@ -33,6 +33,10 @@ class RunsApi(Protocol):
         """`GET /api/runs/{runId}`."""
         ...
 
+    def send_command(self, run_id: str, command: str, reason: str | None) -> ApiAnswer:
+        """`POST /api/runs/{runId}/{command}` with `{"reason": ...}`."""
+        ...
+
 
 class HttpRunsApi:
     """`RunsApi` over HTTP, against the devhost or any deployment of the app.
@@ -51,9 +55,16 @@ class HttpRunsApi:
     def get_run(self, run_id: str) -> ApiAnswer:
         return self._get(f"/api/runs/{quote(run_id, safe='')}", {})
 
+    def send_command(self, run_id: str, command: str, reason: str | None) -> ApiAnswer:
+        path = f"/api/runs/{quote(run_id, safe='')}/{quote(command, safe='')}"
+        return self._request("POST", path, json={"reason": reason} if reason else {})
+
     def _get(self, path: str, params: dict[str, str]) -> ApiAnswer:
+        return self._request("GET", path, params=params)
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> ApiAnswer:
         try:
-            response = self._http.get(path, params=params)
+            response = self._http.request(method, path, **kwargs)
         except httpx.HTTPError:
             return ApiAnswer(status_code=502, payload=None, unreachable=True)
         try:

@@ -6,6 +6,7 @@ import logging
 from http.server import BaseHTTPRequestHandler
 
 from devhost.dashboard import DEFAULT_DASHBOARD_PORT
+from devhost.dashboard.actions import MAX_BODY_BYTES
 from devhost.dashboard.app import PAGE_CSP, DashboardApp, Reply
 from devhost.loopback_http import BackgroundHttp, LoopbackHttpServer
 
@@ -24,13 +25,23 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def _handle(self) -> None:
-        # A body is never needed: read and drop it so the connection stays usable.
+        # Only a command has a body, and a small one; a larger body is not read and ends the connection.
         length = int(self.headers.get("Content-Length") or 0)
-        if 0 < length <= 1024 * 1024:
-            self.rfile.read(length)
+        body = b""
+        if 0 < length <= MAX_BODY_BYTES:
+            body = self.rfile.read(length)
         elif length:
             self.close_connection = True
-        self._send(self.server.app.handle(self.command, self.path, self.headers.get("Host")))
+            body = b" " * (MAX_BODY_BYTES + 1)
+        reply = self.server.app.handle(
+            self.command,
+            self.path,
+            self.headers.get("Host"),
+            origin=self.headers.get("Origin"),
+            content_type=self.headers.get("Content-Type"),
+            body=body,
+        )
+        self._send(reply)
 
     def _send(self, reply: Reply) -> None:
         self.send_response(reply.status)

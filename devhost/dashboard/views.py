@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
+from devhost.dashboard.actions import available_commands
 from shared.events import CloudEvent, EventType
 from shared.smoketest import SmokeReport
 from shared.steps.report import RunSummary
@@ -150,6 +151,7 @@ class RunPage(View):
     smoke: SmokeView | None = None
     reports: list[ReportLink] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list, description="What could not be read, in words.")
+    commands: list[str] = Field(default_factory=list, description="The commands the run accepts now.")
 
 
 class RunReports(BaseModel):
@@ -172,11 +174,13 @@ def run_page(api_view: dict[str, Any], events: list[CloudEvent] | None, reports:
     output = api_view.get("output") if isinstance(api_view.get("output"), dict) else {}
     assert isinstance(output, dict)
     run_id = str(api_view.get("runId", ""))
+    row = run_row(api_view)
+    ended = api_view.get("runtimeStatus") in ENDED_RUNTIME_STATUSES
     return RunPage(
-        run=run_row(api_view),
+        run=row,
         outcome=_text(output.get("outcome")),
         reason=_text(output.get("reason")),
-        ended=api_view.get("runtimeStatus") in ENDED_RUNTIME_STATUSES,
+        ended=ended,
         stages=stage_views(api_view.get("stages")),
         events=[event_view(event) for event in events or []],
         events_available=events is not None,
@@ -185,6 +189,7 @@ def run_page(api_view: dict[str, Any], events: list[CloudEvent] | None, reports:
         smoke=smoke_view(reports.smoke, events or []),
         reports=[ReportLink(name=name, href=f"/reports/{run_id}/{name}") for name in reports.present],
         notes=reports.notes,
+        commands=available_commands(ended=ended, stage=_text(row.get("stage"))),
     )
 
 

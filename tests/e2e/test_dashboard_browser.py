@@ -1,8 +1,8 @@
 """The ops dashboard in headless Chromium (Debian's, driven by Playwright) over the live app.
 
 A run appears on the runs page and changes stage without a reload; its page shows the stage timeline,
-the events, the validation summary, the loss curve, the smoke results and links to the reports; data
-that looks like HTML stays text. Screenshots go to `artifacts/`.
+the events, the validation summary, the loss curve, the smoke results and links to the reports, and its
+Approve button moves the run on; data that looks like HTML stays text. Screenshots go to `artifacts/`.
 """
 
 from __future__ import annotations
@@ -101,9 +101,12 @@ def test_a_run_goes_live_through_the_runs_page_and_its_run_page(
     expect(page.locator("#reports").get_by_role("link", name="report.html", exact=True)).to_have_count(0)
     page.screenshot(path=str(ARTIFACTS / "dashboard-running.png"), full_page=True)
 
-    # Approved through the API: the open page follows the run to its end without a reload.
-    assert live_dashboard.api("POST", f"runs/{run_id}/approve", {"reason": "looks good"}).status_code == 202
+    # Approved with the page's own button: the page follows the run to its end without a reload.
+    expect(page.locator("#commands button")).to_have_text(["Approve", "Reject", "Cancel run"])
+    page.locator('#commands button[data-command="approve"]').click()
+    expect(page.locator("#command-result")).to_have_text(f"approve sent to {run_id}")
     expect(page.locator("#overview .badge")).to_have_text("succeeded")
+    expect(page.locator("#commands button")).to_have_text(["Retry"])
     _check_run_page(page, run_id)
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
 

@@ -12,7 +12,7 @@ const STATE_CLASSES = {
 };
 const ENDED = new Set(["Completed", "Failed", "Terminated", "Canceled"]);
 const SAFE_ATTRIBUTES = new Set([
-  "class", "href", "title", "id", "colspan", "target", "rel", "role", "aria-label",
+  "class", "href", "title", "id", "colspan", "target", "rel", "role", "aria-label", "type",
   "x", "y", "x1", "x2", "y1", "y2", "width", "height", "points", "viewBox", "fill", "stroke",
   "stroke-width", "stroke-dasharray", "text-anchor", "font-size", "rx", "cx", "cy", "r",
 ]);

@@ -1,4 +1,5 @@
-// The run page: overview, stage timeline, validation, loss curve, smoke test, events and report links.
+// The run page: overview, the commands the run accepts, stage timeline, validation, loss curve, smoke
+// test, events and report links.
 "use strict";
 
 const RUNNING_REFRESH_MS = 2000;
@@ -24,6 +25,59 @@ function renderOverview(page) {
   if (run.deploymentName) fields.push(field("Deployment", h("code", {}, run.deploymentName)));
   if (page.reason) fields.push(field("Outcome", h("b", {}, page.outcome || ""), ": ", page.reason));
   document.getElementById("overview").replaceChildren(h("dl", {class: "facts"}, ...fields.flat()));
+}
+
+const COMMAND_LABELS = {approve: "Approve", reject: "Reject", cancel: "Cancel run", retry: "Retry"};
+const COMMANDS_WITH_REASON = new Set(["reject", "cancel"]);
+let commandInFlight = false;
+
+function renderCommands(page) {
+  const box = document.getElementById("commands");
+  const commands = (page.commands || []).filter((command) => command in COMMAND_LABELS);
+  if (box.dataset.commands === commands.join(" ")) return;  // the same buttons: keep them (and their focus)
+  box.dataset.commands = commands.join(" ");
+  box.replaceChildren(...commands.map((command) => {
+    const button = h("button", {type: "button", class: "command " + command, "data-command": command},
+      COMMAND_LABELS[command]);
+    button.addEventListener("click", () => sendCommand(command));
+    return button;
+  }));
+}
+
+// Sends one command through the dashboard (which passes it to the HTTP API) and says what came of it.
+async function sendCommand(command) {
+  if (commandInFlight) return;
+  let reason = null;
+  if (COMMANDS_WITH_REASON.has(command)) {
+    reason = window.prompt(COMMAND_LABELS[command] + " " + runId + "? Reason (optional):", "");
+    if (reason === null) return;
+  }
+  commandInFlight = true;
+  const result = document.getElementById("command-result");
+  result.className = "small";
+  result.textContent = "sending " + command + "…";
+  try {
+    const response = await fetch("/data/runs/" + encodeURIComponent(runId) + "/" + command, {
+      method: "POST",
+      cache: "no-store",
+      headers: {"content-type": "application/json", accept: "application/json"},
+      body: JSON.stringify(reason ? {reason: reason} : {}),
+    });
+    let body = null;
+    try {
+      body = await response.json();
+    } catch (_) {
+      body = null;
+    }
+    if (!response.ok) throw new Error(body && typeof body.error === "string" ? body.error : "HTTP " + response.status);
+    result.className = "small ok";
+    result.textContent = body && typeof body.result === "string" ? body.result : command + " sent";
+  } catch (error) {
+    result.className = "small error";
+    result.textContent = command + " refused: " + error.message;
+  } finally {
+    commandInFlight = false;
+  }
 }
 
 function renderTimeline(page) {
@@ -201,6 +255,7 @@ async function load() {
     showError("");
     document.title = runId + " · Phi-3 fine-tuning ops";
     renderOverview(page);
+    renderCommands(page);
     renderTimeline(page);
     renderValidation(page.validation);
     renderLoss(page.loss);

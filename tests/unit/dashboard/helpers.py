@@ -52,12 +52,13 @@ def api_run(run_id: str = RUN_ID, **changes: Any) -> dict[str, Any]:
 
 
 class FakeRunsApi:
-    """A `RunsApi` answering from a dict of run views; records the filters it was asked for."""
+    """A `RunsApi` answering from a dict of run views; records the filters and the commands it was sent."""
 
     def __init__(self, runs: dict[str, dict[str, Any]] | None = None, *, unreachable: bool = False) -> None:
         self.runs = runs if runs is not None else {RUN_ID: api_run()}
         self.unreachable = unreachable
         self.filters: list[dict[str, str]] = []
+        self.commands: list[tuple[str, str, str | None]] = []
 
     def list_runs(self, filters: dict[str, str]) -> ApiAnswer:
         self.filters.append(filters)
@@ -74,6 +75,18 @@ class FakeRunsApi:
         if run_id not in self.runs:
             return ApiAnswer(status_code=404, payload={"error": f"no run with id {run_id!r}"})
         return ApiAnswer(status_code=200, payload=self.runs[run_id])
+
+    def send_command(self, run_id: str, command: str, reason: str | None) -> ApiAnswer:
+        if self.unreachable:
+            return ApiAnswer(status_code=502, unreachable=True)
+        if run_id not in self.runs:
+            return ApiAnswer(status_code=404, payload={"error": f"no run with id {run_id!r}"})
+        if command == "approve" and self.runs[run_id].get("stage") != "awaiting_approval":
+            return ApiAnswer(status_code=409, payload={"error": f"run {run_id} is not awaiting approval"})
+        self.commands.append((run_id, command, reason))
+        return ApiAnswer(
+            status_code=202, payload={"runId": run_id, "command": command, "result": f"{command} sent to {run_id}"}
+        )
 
 
 def event(event_type: EventType, sequence: int, run_id: str = RUN_ID, **facts: Any) -> CloudEvent:

@@ -94,11 +94,93 @@ def test_anything_but_the_shipped_files_is_not_found(app: DashboardApp, target: 
     assert "error" in body(reply)
 
 
-def test_the_dashboard_is_read_only(app: DashboardApp) -> None:
-    reply = app.handle("POST", f"/data/runs/{RUN_ID}", "127.0.0.1:7080")
+def test_only_run_commands_change_anything(app: DashboardApp) -> None:
+    reply = app.handle("POST", f"/data/runs/{RUN_ID}", "127.0.0.1:7080", origin="http://127.0.0.1:7080")
     assert reply.status == 405
     assert ("Allow", "GET, HEAD") in reply.headers
-    assert "read-only" in body(reply)["error"]
+    assert app.handle("DELETE", f"/data/runs/{RUN_ID}", "127.0.0.1:7080").status == 405
+
+
+def post_command(
+    app: DashboardApp,
+    command: str,
+    payload: bytes = b"{}",
+    *,
+    run_id: str = RUN_ID,
+    origin: str | None = "http://127.0.0.1:7080",
+    content_type: str = "application/json",
+) -> Reply:
+    return app.handle(
+        "POST",
+        f"/data/runs/{run_id}/{command}",
+        "127.0.0.1:7080",
+        origin=origin,
+        content_type=content_type,
+        body=payload,
+    )
+
+
+def test_a_command_from_the_dashboard_page_goes_to_the_api_with_its_reason(app: DashboardApp, api: FakeRunsApi) -> None:
+    api.runs[RUN_ID] = api_run(runtimeStatus="Running", stage="awaiting_approval", state="waiting")
+
+    approved = post_command(app, "approve", b'{"reason": "looks good"}')
+    canceled = post_command(app, "cancel")
+
+    assert approved.status == 202
+    assert body(approved)["result"] == f"approve sent to {RUN_ID}"
+    assert canceled.status == 202
+    assert api.commands == [(RUN_ID, "approve", "looks good"), (RUN_ID, "cancel", None)]
+
+
+RefusedCommand = tuple[str | None, str, bytes, int, str]
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        (None, "application/json", b"{}", 403, "no Origin"),
+        ("null", "application/json", b"{}", 403, "no Origin"),
+        ("http://evil.example", "application/json", b"{}", 403, "not 'http://evil.example'"),
+        ("http://127.0.0.1:9999", "application/json", b"{}", 403, "own pages"),
+        ("http://127.0.0.1:7080", "application/x-www-form-urlencoded", b"reason=x", 415, "as JSON"),
+        ("http://127.0.0.1:7080", "text/plain", b"{}", 415, "as JSON"),
+        ("http://127.0.0.1:7080", "application/json", b"{not json", 400, "not JSON"),
+        ("http://127.0.0.1:7080", "application/json", b'{"reason": 3}', 400, "reason must be text"),
+        ("http://127.0.0.1:7080", "application/json", b'{"force": true}', 400, "reason optional"),
+        ("http://127.0.0.1:7080", "application/json", b" " * 20_000, 413, "at most"),
+    ],
+)
+def test_a_command_from_anywhere_but_the_dashboard_page_is_refused_saying_why(
+    app: DashboardApp, api: FakeRunsApi, case: RefusedCommand
+) -> None:
+    origin, content_type, payload, status, words = case
+
+    reply = post_command(app, "cancel", payload, origin=origin, content_type=content_type)
+
+    assert reply.status == status
+    assert words in body(reply)["error"]
+    assert api.commands == []
+
+
+def test_unknown_commands_and_run_ids_are_refused_before_the_api(app: DashboardApp, api: FakeRunsApi) -> None:
+    assert post_command(app, "explode").status == 404
+    assert post_command(app, "cancel", run_id="not-a-run").status == 400
+    assert api.commands == []
+
+
+def test_the_api_refusing_a_command_is_passed_on_with_its_message(app: DashboardApp) -> None:
+    reply = post_command(app, "approve")
+
+    assert reply.status == 409
+    assert "not awaiting approval" in body(reply)["error"]
+
+
+def test_the_run_page_offers_the_commands_the_run_accepts_now(app: DashboardApp, api: FakeRunsApi) -> None:
+    assert body(get(app, f"/data/runs/{RUN_ID}"))["commands"] == ["retry"]
+    api.runs[RUN_ID] = api_run(runtimeStatus="Running", stage="training", state="running")
+    assert body(get(app, f"/data/runs/{RUN_ID}"))["commands"] == ["cancel"]
+    api.runs[RUN_ID] = api_run(runtimeStatus="Running", stage="awaiting_approval", state="waiting")
+    assert body(get(app, f"/data/runs/{RUN_ID}"))["commands"] == ["approve", "reject", "cancel"]
 
 
 @pytest.mark.parametrize("host", ["evil.example", "evil.example:7080", "10.0.0.5:7080"])
