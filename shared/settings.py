@@ -88,10 +88,10 @@ class Settings(BaseSettings):
         None, description="Folder of real Phi-3 weights + tokenizer (from_pretrained); else a tiny random Phi-3."
     )
     local_foundry_min_epochs: int = Field(
-        20, ge=1, description="Fewest epochs the tiny random model trains (a run's epochs may be fewer)."
+        10, ge=1, description="Fewest epochs the tiny random model trains (a run's epochs may be fewer)."
     )
     local_foundry_min_learning_rate: float = Field(
-        5e-3, ge=0, description="Lowest learning rate the tiny random model trains with."
+        3e-3, ge=0, description="Lowest learning rate the tiny random model trains with."
     )
     local_foundry_max_concurrent_jobs: int = Field(1, ge=1, description="Training processes run at once.")
     local_foundry_max_job_attempts: int = Field(

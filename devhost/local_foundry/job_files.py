@@ -43,7 +43,7 @@ class TrainingSpec(BaseModel):
     base_model_path: str | None = None
     tiny_model: TinyModelShape = TinyModelShape()
     lora: LoraShape = LoraShape()
-    vocab_size: int = 1024
+    vocab_size: int = 512
     max_seq_len: int = 1024
     fail_after_epoch: int | None = None
 

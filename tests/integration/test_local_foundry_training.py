@@ -23,7 +23,7 @@ from shared.foundry.port import (
 )
 from shared.smoketest import SmokeProbe, SmokeThresholds, run_smoke_test
 from shared.storage import AzureBlobStore
-from tests.fixtures.local_foundry import ChatDataset, FoundryFactory, wait_until
+from tests.fixtures.local_foundry import TEST_CONFIG, ChatDataset, FoundryFactory, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -85,7 +85,7 @@ def test_fine_tune_from_blobs_deploy_and_chat_with_the_key(
     assert done.metrics.validation_loss is not None
     assert done.metrics.validation_loss <= before / 2, f"validation loss {before} -> {done.metrics.validation_loss}"
     assert any(point.train_loss is not None for point in curve)
-    assert [point.epoch for point in curve if point.validation_loss is not None][-1] >= 20  # local minimum epochs
+    assert [point.epoch for point in curve if point.validation_loss is not None][-1] >= TEST_CONFIG.min_epochs
 
     model = backend.get_output_model(request.job_name)
     assert model.tags[names.MANAGED_BY_TAG] == names.MANAGED_BY_VALUE

@@ -18,6 +18,11 @@ def sample_lines() -> list[bytes]:
     return SAMPLE.read_bytes().splitlines()
 
 
+def first_examples(count: int) -> bytes:
+    """The sample's first `count` examples: a small file."""
+    return b"\n".join(sample_lines()[:count]) + b"\n"
+
+
 def split(data: bytes, seed: str = "ft-xbox-0123456789ab", share: float = 0.2) -> tuple[PreparedDatasets, bytes, bytes]:
     train, validation = io.BytesIO(), io.BytesIO()
     result = prepare_datasets([data], None, share, seed, train, validation)
@@ -95,14 +100,14 @@ def test_a_split_share_outside_0_and_1_is_an_invalid_option() -> None:
 
 
 def test_a_split_that_would_leave_too_few_to_train_on_is_refused() -> None:
-    result, train, validation = split(SAMPLE.read_bytes(), share=0.9)
+    result, train, validation = split(first_examples(40), share=0.9)
     assert not result.ok
     assert "keep 10 for training" in (result.refusal or "")
     assert (train, validation) == (b"", b"")
 
 
 def test_prepared_sets_pass_validation_themselves() -> None:
-    result, train, validation = split(SAMPLE.read_bytes())
+    result, train, validation = split(first_examples(40))
     config = ValidationConfig(base_model="Phi-3-mini-4k-instruct", context_length=4096)
     assert validate_chunks([train], config).valid
     report = validate_chunks([validation], config.for_validation_file())
