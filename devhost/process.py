@@ -81,42 +81,11 @@ class DevhostProcess:
         raise TimeoutError(f"devhost up was not ready within {timeout_s:g} s; see {self.log_path}")
 
     def kill(self) -> None:
-        """Crash the devhost at this instant: freeze it (SIGSTOP), stop Azurite cleanly, then SIGKILL it.
-
-        The engine, host, broker and foundry in the devhost process die mid-work. Azurite stands in for Azure
-        Storage, a separate service that never loses an acknowledged write, but it keeps blob metadata in
-        memory and, killed with its parent, can lose or truncate its last save (README, Reliability): so it
-        is stopped cleanly while the frozen devhost can do nothing more.
-        """
+        """Crash the devhost at this instant (see `crash_devhost`)."""
         if self.process is None or self.process.poll() is not None:
             return
-        self.process.send_signal(signal.SIGSTOP)
-        self._stop_children(STORAGE_CHILD)
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=60)
+        crash_devhost(self.process, self.data_dir)
         self.kills += 1
-        self._wait_for_children()
-
-    def _stop_children(self, name: str, timeout_s: float = 60.0) -> None:
-        for child in ChildRegistry(self.data_dir).recorded():
-            try:
-                process = psutil.Process(child.pid)
-                if child.name == name and abs(process.create_time() - child.create_time) <= 1:
-                    process.terminate()
-                    _wait_until_exited(process, timeout_s)
-            except psutil.NoSuchProcess:
-                continue
-
-    def _wait_for_children(self, timeout_s: float = 60.0) -> None:
-        # The kernel sends the devhost's servers SIGTERM when it dies; let them finish saving before the next
-        # start, whose orphan sweep would otherwise interrupt them with a second signal.
-        for child in ChildRegistry(self.data_dir).recorded():
-            try:
-                process = psutil.Process(child.pid)
-                if abs(process.create_time() - child.create_time) <= 1:
-                    process.wait(timeout_s)
-            except (psutil.NoSuchProcess, psutil.TimeoutExpired):
-                continue
 
     def stop(self, timeout_s: float = 60.0) -> None:
         """Stop the devhost cleanly (SIGTERM), or kill it if it does not stop in time."""
@@ -135,6 +104,44 @@ class DevhostProcess:
         self, _type: type[BaseException] | None, _value: BaseException | None, _traceback: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def crash_devhost(process: subprocess.Popen[bytes], data_dir: Path) -> None:
+    """Crash the `devhost up` in `process` at this instant: freeze it (SIGSTOP), stop Azurite cleanly, SIGKILL it.
+
+    The engine, host, broker and foundry in the devhost process die mid-work. Azurite stands in for Azure
+    Storage, a separate service that never loses an acknowledged write, but it keeps blob metadata in
+    memory and, killed with its parent, can lose or truncate its last save (README, Reliability): so it
+    is stopped cleanly while the frozen devhost can do nothing more.
+    """
+    process.send_signal(signal.SIGSTOP)
+    _stop_children(data_dir, STORAGE_CHILD)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
+    _wait_for_children(data_dir)
+
+
+def _stop_children(data_dir: Path, name: str, timeout_s: float = 60.0) -> None:
+    for child in ChildRegistry(data_dir).recorded():
+        try:
+            process = psutil.Process(child.pid)
+            if child.name == name and abs(process.create_time() - child.create_time) <= 1:
+                process.terminate()
+                _wait_until_exited(process, timeout_s)
+        except psutil.NoSuchProcess:
+            continue
+
+
+def _wait_for_children(data_dir: Path, timeout_s: float = 60.0) -> None:
+    # The kernel sends the devhost's servers SIGTERM when it dies; let them finish saving before the next
+    # start, whose orphan sweep would otherwise interrupt them with a second signal.
+    for child in ChildRegistry(data_dir).recorded():
+        try:
+            process = psutil.Process(child.pid)
+            if abs(process.create_time() - child.create_time) <= 1:
+                process.wait(timeout_s)
+        except (psutil.NoSuchProcess, psutil.TimeoutExpired):
+            continue
 
 
 def _wait_until_exited(process: psutil.Process, timeout_s: float) -> None:

@@ -14,6 +14,7 @@ import pytest
 from azure.servicebus import ServiceBusClient, ServiceBusMessage
 
 from devhost.connections import DevhostConnections, read_connections
+from devhost.process import crash_devhost
 from shared.storage import AzureBlobStore
 
 pytestmark = pytest.mark.integration
@@ -71,8 +72,7 @@ class Up:
         return self.process.wait(timeout=120)
 
     def kill(self) -> None:
-        self.process.kill()
-        self.process.wait(timeout=60)
+        crash_devhost(self.process, self.data_dir)  # as the reliability suite crashes it: Azurite keeps its writes
 
 
 @pytest.fixture
