@@ -152,7 +152,7 @@ class _Trainer:
             loss = self.model(**batch).loss
             self.optimizer.zero_grad()
             loss.backward()
-            # As the Hugging Face trainer does: without it, some splits of a small file diverge at 5e-3.
+            # As the Hugging Face trainer does: without it, a small file trained at a high rate (5e-3) can diverge.
             torch.nn.utils.clip_grad_norm_(self.trainable, MAX_GRAD_NORM)
             self.optimizer.step()
             self.schedule.step()
