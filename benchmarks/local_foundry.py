@@ -58,7 +58,10 @@ def run() -> BenchmarkResult:
         train_path = write_jsonl(root / "train.jsonl", train)
         validation_path = write_jsonl(root / "validation.jsonl", validation)
         config = FoundryConfig.from_settings(settings).model_copy(update={"provision_seconds": 0.2})
-        with LocalFoundry(root / "foundry", config=config) as foundry, LocalFoundryBackend(foundry.url) as backend:
+        with (
+            LocalFoundry(root / "foundry", config=config) as foundry,
+            LocalFoundryBackend(foundry.url, foundry.management_key) as backend,
+        ):
             request = TrainingRequest(
                 job_name="bench-local-foundry",
                 run_id="bench-local-foundry",

@@ -129,6 +129,8 @@ def foundry(home: Devhost) -> None:
     home.on_stop(local.stop)
     home.foundry = local
     home.export_setting("LOCAL_FOUNDRY_URL", local.url)
+    home.secrets["foundry_key"] = local.management_key
+    home.export_setting("LOCAL_FOUNDRY_KEY", local.management_key)
     home.export_setting("LOCAL_FOUNDRY_DATA_DIR", str(data_dir))
     if "SMOKE_MIN_QUALITY" not in os.environ:
         home.export_setting("SMOKE_MIN_QUALITY", LOCAL_SMOKE_MIN_QUALITY)

@@ -32,11 +32,12 @@ class DevhostConnections(BaseModel):
     servicebus: SecretStr = Field(description="Service Bus (devhost broker) connection string.")
     http: str = Field(description="Base URL of the Functions HTTP API, e.g. http://127.0.0.1:7071.")
     foundry: str | None = Field(None, description="Base URL of the local foundry.")
+    foundry_key: SecretStr | None = Field(None, description="Management key of the local foundry.")
     dashboard: str | None = Field(None, description="Base URL of the dashboard.")
 
-    @field_serializer("storage", "servicebus", when_used="json")
-    def _reveal(self, value: SecretStr) -> str:
-        return value.get_secret_value()
+    @field_serializer("storage", "servicebus", "foundry_key", when_used="json")
+    def _reveal(self, value: SecretStr | None) -> str | None:
+        return None if value is None else value.get_secret_value()
 
 
 def connections_path(data_dir: Path = DEFAULT_DATA_DIR) -> Path:

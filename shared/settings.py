@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     # Fine-tuning backend
     foundry_backend: Literal["local", "azure"] = Field("local", description="'azure' (AI Foundry) or 'local'.")
     local_foundry_url: str = Field("http://127.0.0.1:7081", description="Base URL of the devhost's local foundry.")
+    local_foundry_key: SecretStr | None = Field(
+        None, description="Management key of the local foundry (the devhost sets it; <data dir>/management/api.key)."
+    )
     azure_subscription_id: str | None = Field(None, description="Subscription of the AI Foundry project.")
     azure_resource_group: str | None = Field(None, description="Resource group of the AI Foundry project.")
     azure_ai_project_name: str | None = Field(None, description="AI Foundry project (workspace) name.")
@@ -223,6 +226,7 @@ AZURE_SOURCES: dict[str, AzureSource] = {
     "azure_client_id": "bicep",
     "foundry_backend": "bicep",
     "local_foundry_url": "devhost",
+    "local_foundry_key": "devhost",
     "local_foundry_data_dir": "devhost",
     "local_foundry_base_model_path": "devhost",
     "local_foundry_min_epochs": "devhost",

@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     print(f"Local foundry listening on {foundry.url} (data in {foundry.data_dir})", flush=True)
+    print(f"Management key (LOCAL_FOUNDRY_KEY): {foundry.data_dir / 'management' / 'api.key'}", flush=True)
     try:
         stop.wait()
     except KeyboardInterrupt:

@@ -3,6 +3,10 @@
 Scoring: `POST <scoring_uri>/v1/chat/completions`, where `scoring_uri` is `<url>/deployments/<name>`
 (as Azure's serverless endpoints), with the key as `Authorization: Bearer <key>` or `api-key: <key>`.
 `POST <url>/v1/chat/completions` with `"model": "<deployment>"` works too.
+
+Management (`/api/...`, except `/api/health`) needs the foundry's management key the same way: it hands out
+deployment keys, so another process on the machine must not use it freely (in Azure, an Entra ID token).
+The key is made once per data directory, in `<data_dir>/management/api.key` (readable by this user only).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -33,6 +37,8 @@ from shared.foundry.port import DeploymentRequest, DeploymentState, JobState, Tr
 log = logging.getLogger(__name__)
 
 LOOPBACK = {"127.0.0.1", "localhost"}
+MANAGEMENT_KEY_NAME = "api"
+_OPEN_ENDPOINTS = frozenset({"health", "chat"})  # chat checks the deployment's own key
 GARBAGE = b"<html><body>upstream hiccup \x00\x01 not json"
 
 Body = TypeVar("Body", bound=BaseModel)
@@ -97,6 +103,15 @@ class FoundryApp:
         request = Request(environ)
         try:
             endpoint, arguments = _ROUTES.bind_to_environ(environ).match()
+            if endpoint not in _OPEN_ENDPOINTS and not self._foundry.accepts_management_key(_presented_key(request)):
+                refused = _error(
+                    401,
+                    "Unauthorized",
+                    "the management API needs the foundry's management key (Authorization: Bearer <key>; "
+                    "it is in <data dir>/management/api.key)",
+                )
+                refused.headers["WWW-Authenticate"] = "Bearer"
+                return refused(environ, start_response)
             response: Response = getattr(self, f"_{endpoint}")(request, **arguments)
         except FoundryError as error:
             response = _error(error.status, error.code, str(error))
@@ -255,6 +270,18 @@ class LocalFoundry:
         return f"http://127.0.0.1:{self._server.server_port}"
 
     @property
+    def management_key(self) -> SecretStr:
+        """The key the management API asks for (made on the first start on this data directory)."""
+        key = KeyStore(self.data_dir / "management").get(MANAGEMENT_KEY_NAME)
+        if key is None:
+            raise RuntimeError("the local foundry has not been started on this data directory yet")
+        return SecretStr(key)
+
+    def accepts_management_key(self, presented: str | None) -> bool:
+        """Whether `presented` is the management key (compared in constant time)."""
+        return self._management_keys.accepts(MANAGEMENT_KEY_NAME, presented)
+
+    @property
     def running(self) -> bool:
         """Whether the foundry serves."""
         return self._server is not None
@@ -264,6 +291,8 @@ class LocalFoundry:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.registry = Registry(self.data_dir / "registry.sqlite3")
         self.keys = KeyStore(self.data_dir / "keys")
+        self._management_keys = KeyStore(self.data_dir / "management")
+        self._management_keys.create(MANAGEMENT_KEY_NAME)
         self.models = ModelServer(self.config.max_completion_tokens)
         self.jobs = JobRunner(self.registry, self.data_dir, self.config, lambda: self.faults, self._storage)
         self.deployments = Deployments(self.registry, self.keys, self.models, self.config, lambda: self.faults)

@@ -26,5 +26,5 @@ def backend_from_settings(settings: Settings) -> FineTuningBackend:
             f"FOUNDRY_BACKEND=local needs {LOCAL_BACKEND_MODULE}.{LOCAL_BACKEND_CLASS}, which is not available "
             f"({error}); set FOUNDRY_BACKEND=azure or install the local foundry"
         ) from error
-    backend: FineTuningBackend = backend_class(settings.local_foundry_url)
+    backend: FineTuningBackend = backend_class(settings.local_foundry_url, settings.local_foundry_key)
     return backend

@@ -33,10 +33,22 @@ class FoundryNotFoundError(PermanentError):
 
 
 class LocalFoundryBackend:
-    """Fine-tuning and serving on the local foundry at `base_url` (e.g. `http://127.0.0.1:7081`)."""
+    """Fine-tuning and serving on the local foundry at `base_url` (e.g. `http://127.0.0.1:7081`).
 
-    def __init__(self, base_url: str, timeout_seconds: float = 30.0, transport: httpx.BaseTransport | None = None):
-        self._client = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout_seconds, transport=transport)
+    `management_key` (the foundry's, `LOCAL_FOUNDRY_KEY`) is sent as a bearer token with every call.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        management_key: SecretStr | None = None,
+        timeout_seconds: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ):
+        headers = {"Authorization": f"Bearer {management_key.get_secret_value()}"} if management_key else {}
+        self._client = httpx.Client(
+            base_url=base_url.rstrip("/"), headers=headers, timeout=timeout_seconds, transport=transport
+        )
 
     def close(self) -> None:
         """Close the HTTP connections."""

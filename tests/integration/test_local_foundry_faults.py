@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from pydantic import SecretStr
 
@@ -53,7 +54,7 @@ def test_failing_jobs_end_failed_with_their_reason(
         config=FoundryConfig(max_concurrent_jobs=2, min_epochs=3),
         faults=FoundryFaults(fail_jobs=["*-doomed"]),
     )
-    backend = LocalFoundryBackend(foundry.url)
+    backend = LocalFoundryBackend(foundry.url, foundry.management_key)
     train, validation = chat_dataset.train.as_uri(), chat_dataset.validation.as_uri()
     doomed = backend.submit_job(request_for("ft-doomed", train, validation))
     missing = backend.submit_job(
@@ -70,7 +71,7 @@ def test_failing_jobs_end_failed_with_their_reason(
 
 
 def test_bad_requests_are_refused_with_what_is_wrong(local_foundry: LocalFoundry, chat_dataset: ChatDataset) -> None:
-    backend = LocalFoundryBackend(local_foundry.url)
+    backend = LocalFoundryBackend(local_foundry.url, local_foundry.management_key)
     bad = request_for("ft bad/name", "https://example.com/data.jsonl", chat_dataset.validation.as_uri())
     with pytest.raises(PermanentError) as refused:
         backend.submit_job(bad.model_copy(update={"epochs": 0}))
@@ -85,11 +86,29 @@ def test_bad_requests_are_refused_with_what_is_wrong(local_foundry: LocalFoundry
     backend.close()
 
 
+def test_the_management_api_needs_the_management_key(local_foundry: LocalFoundry) -> None:
+    key = local_foundry.management_key.get_secret_value()
+    url = f"{local_foundry.url}/api/deployments"
+
+    missing = httpx.get(url, timeout=30)
+    wrong = httpx.get(url, headers={"Authorization": "Bearer not-the-key"}, timeout=30)
+    right = httpx.get(url, headers={"Authorization": f"Bearer {key}"}, timeout=30)
+
+    assert missing.status_code == wrong.status_code == 401
+    assert missing.headers["WWW-Authenticate"] == "Bearer"
+    assert "management key" in missing.json()["error"]["message"]
+    assert key not in missing.text
+    assert right.status_code == 200
+    assert httpx.get(f"{local_foundry.url}/api/health", timeout=30).status_code == 200
+    with LocalFoundryBackend(local_foundry.url) as keyless, pytest.raises(PermanentError, match="refused \\(401\\)"):
+        keyless.list_managed_deployments("any")
+
+
 def test_a_stuck_deployment_stays_provisioning_and_a_failed_one_reports_failed(
     local_foundry_factory: FoundryFactory,
 ) -> None:
     foundry = local_foundry_factory(faults=FoundryFaults(stuck_deployments=["stuck-*"], failed_deployments=["bad-*"]))
-    backend = LocalFoundryBackend(foundry.url)
+    backend = LocalFoundryBackend(foundry.url, foundry.management_key)
     model = register_placeholder_model(foundry, "placeholder")
     backend.create_deployment(DeploymentRequest(name="stuck-1", model=model))
     backend.create_deployment(DeploymentRequest(name="bad-1", model=model))
@@ -114,7 +133,7 @@ def test_a_faulty_endpoint_is_reported_by_the_chat_client(
     local_foundry_factory: FoundryFactory, fault: str, expected: str
 ) -> None:
     foundry = local_foundry_factory(faults=FoundryFaults(**{fault: ["flaky"]}))
-    backend = LocalFoundryBackend(foundry.url)
+    backend = LocalFoundryBackend(foundry.url, foundry.management_key)
     model = register_placeholder_model(foundry, "placeholder")
     backend.create_deployment(DeploymentRequest(name="flaky", model=model))
     ready = wait_until(lambda: (s := backend.get_deployment("flaky")).state == DeploymentState.SUCCEEDED and s, "flaky")

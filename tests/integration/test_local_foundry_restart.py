@@ -52,7 +52,7 @@ def test_a_restarted_foundry_keeps_models_deployments_keys_and_fails_orphaned_jo
     data_dir = tmp_path / "kept"
     config = FoundryConfig(provision_seconds=0.2, max_job_attempts=1)
     first = local_foundry_factory(data_dir, config=config)
-    backend = LocalFoundryBackend(first.url)
+    backend = LocalFoundryBackend(first.url, first.management_key)
     model = register_placeholder_model(first, "kept-model")
     backend.create_deployment(DeploymentRequest(name="kept", model=model))
     wait_until(lambda: backend.get_deployment("kept").state == DeploymentState.SUCCEEDED, "the deployment")
@@ -74,7 +74,7 @@ def test_a_restarted_foundry_keeps_models_deployments_keys_and_fails_orphaned_jo
     backend.close()
 
     second = local_foundry_factory(data_dir, config=config)
-    with LocalFoundryBackend(second.url) as again:
+    with LocalFoundryBackend(second.url, second.management_key) as again:
         kept = again.get_deployment("kept")
         assert kept.state == DeploymentState.SUCCEEDED
         assert kept.model is not None
@@ -98,7 +98,7 @@ def test_real_weights_from_a_local_path_are_fine_tuned_with_the_requested_epochs
     tokenizer = train_tokenizer(parse_jsonl(chat_dataset.train.read_text(), "train"), vocab_size=600)
     save_tiny_base(tokenizer, weights, seed=7, shape=TinyModelShape(hidden_size=64, intermediate_size=128))
     foundry = local_foundry_factory(config=FoundryConfig(base_model_path=str(weights), provision_seconds=0.2))
-    backend = LocalFoundryBackend(foundry.url)
+    backend = LocalFoundryBackend(foundry.url, foundry.management_key)
     request = request_for("ft-real-weights", chat_dataset, epochs=2)
     backend.submit_job(request)
     done = wait_until(lambda: (s := backend.get_job(request.job_name)).state.is_terminal and s, "the job")

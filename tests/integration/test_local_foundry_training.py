@@ -63,7 +63,7 @@ def test_fine_tune_from_blobs_deploy_and_chat_with_the_key(
     train_uri = azurite_blob_store.url(blob_container_name, "runs/train.jsonl")
     validation_uri = azurite_blob_store.url(blob_container_name, "runs/validation.jsonl")
     foundry = local_foundry_factory(storage_connection_string=azurite.connection_string)
-    backend = LocalFoundryBackend(foundry.url)
+    backend = LocalFoundryBackend(foundry.url, foundry.management_key)
 
     assert backend.register_dataset("xbox-train", train_uri) == train_uri
     request = training_request(train_uri, validation_uri)
@@ -162,7 +162,7 @@ def test_cancel_stops_a_running_job_and_its_process(
     local_foundry_factory: FoundryFactory, chat_dataset: ChatDataset
 ) -> None:
     foundry: LocalFoundry = local_foundry_factory(config=FoundryConfig(min_epochs=5000, provision_seconds=0.3))
-    backend = LocalFoundryBackend(foundry.url)
+    backend = LocalFoundryBackend(foundry.url, foundry.management_key)
     request = training_request(chat_dataset.train.as_uri(), chat_dataset.validation.as_uri(), "ft-cancel-me")
     backend.submit_job(request)
     wait_until(lambda: (backend.get_job(request.job_name).progress or 0) > 0, "training to take steps")
