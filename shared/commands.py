@@ -25,6 +25,9 @@ class CommandName(StrEnum):
     RETRY = "retry"
 
 
+COMMAND_NAMES: tuple[str, ...] = tuple(name.value for name in CommandName)
+
+
 class Command(BaseModel):
     """A command to a run; unknown keys are refused so that typos do not pass silently."""
 

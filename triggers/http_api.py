@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from orchestrations import names
 from shared.bootstrap import services
-from shared.commands import Command
+from shared.commands import COMMAND_NAMES, Command
 from shared.errors import BlobNotFoundError, InvalidCommandError, InvalidOptionsError
 from shared.names import run_reports_prefix
 from shared.runs import RUN_ID_PATTERN
@@ -29,7 +29,7 @@ from triggers.control import (
 logger = logging.getLogger(__name__)
 bp = df.Blueprint()
 
-COMMANDS = ("cancel", "approve", "reject", "retry")
+COMMANDS = COMMAND_NAMES
 REPORT_FILES = ("report.html", "summary.json", "validation-report.json", "validation-report.html", "smoke-report.json")
 
 

@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from shared.commands import COMMAND_NAMES
 from shared.runs import RUN_ID_PATTERN
 
-COMMANDS = ("approve", "reject", "cancel", "retry")
 MAX_REASON_CHARS = 500
 MAX_BODY_BYTES = 16 * 1024
 
@@ -38,13 +38,13 @@ def available_commands(*, ended: bool, stage: str | None) -> list[str]:
 
 
 def command_request(
-    run_id: str, command: str, *, origin: str | None, host: str | None, content_type: str | None, body: bytes
+    run_id: str, command: str, *, origin: str | None, host: str | None, content_type: str | None, body: bytes | None
 ) -> str | None:
     """Check a request for `command` on `run_id`; returns its reason, or raises `CommandRequestError`."""
     if not RUN_ID_PATTERN.match(run_id):
         raise CommandRequestError(400, "not a run id (ft-<name>-<12 hex>)")
-    if command not in COMMANDS:
-        raise CommandRequestError(404, f"unknown command {command!r}; commands: {', '.join(COMMANDS)}")
+    if command not in COMMAND_NAMES:
+        raise CommandRequestError(404, f"unknown command {command!r}; commands: {', '.join(COMMAND_NAMES)}")
     check_origin(origin, host)
     return command_reason(content_type, body)
 
@@ -58,11 +58,14 @@ def check_origin(origin: str | None, host: str | None) -> None:
         raise CommandRequestError(403, f"commands are accepted only from the dashboard's own pages, not {origin!r}")
 
 
-def command_reason(content_type: str | None, body: bytes) -> str | None:
-    """The optional `reason` of a command request's JSON body (`{"reason": "..."}` or `{}`)."""
+def command_reason(content_type: str | None, body: bytes | None) -> str | None:
+    """The optional `reason` of a command request's JSON body (`{"reason": "..."}` or `{}`).
+
+    `body` is None when it was larger than `MAX_BODY_BYTES` and so never read.
+    """
     if (content_type or "").split(";", 1)[0].strip().lower() != "application/json":
         raise CommandRequestError(415, "a command is sent as JSON (Content-Type: application/json)")
-    if len(body) > MAX_BODY_BYTES:
+    if body is None or len(body) > MAX_BODY_BYTES:
         raise CommandRequestError(413, f"a command body is at most {MAX_BODY_BYTES} bytes")
     try:
         payload: Any = orjson.loads(body or b"{}")

@@ -96,9 +96,12 @@ class DashboardApp:
         *,
         origin: str | None = None,
         content_type: str | None = None,
-        body: bytes = b"",
+        body: bytes | None = b"",
     ) -> Reply:
-        """Answer one request (`target` is the path with its query string; the rest matter to commands)."""
+        """Answer one request (`target` is the path with its query string; the rest matter to commands).
+
+        `body` is None when the server did not read it (larger than a command may be).
+        """
         if host is not None and _hostname(host) not in LOOPBACK_HOSTS:
             # A page on another site that resolves its own name to 127.0.0.1 (DNS rebinding) gets nothing.
             return _error(403, f"the dashboard answers requests for 127.0.0.1 or localhost only, not {host!r}")
@@ -135,7 +138,9 @@ class DashboardApp:
                 return answer(match)
         return _error(404, "no such page")
 
-    def _command(self, path: str, host: str | None, origin: str | None, content_type: str | None, body: bytes) -> Reply:
+    def _command(
+        self, path: str, host: str | None, origin: str | None, content_type: str | None, body: bytes | None
+    ) -> Reply:
         match = _COMMAND_PATH.match(path)
         if match is None:
             return Reply(405, _json({"error": "only run commands are POSTed"}), headers=(("Allow", "GET, HEAD"),))

@@ -27,12 +27,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         # Only a command has a body, and a small one; a larger body is not read and ends the connection.
         length = int(self.headers.get("Content-Length") or 0)
-        body = b""
-        if 0 < length <= MAX_BODY_BYTES:
-            body = self.rfile.read(length)
-        elif length:
+        body: bytes | None = self.rfile.read(length) if 0 < length <= MAX_BODY_BYTES else b""
+        if length > MAX_BODY_BYTES:
             self.close_connection = True
-            body = b" " * (MAX_BODY_BYTES + 1)
+            body = None
         reply = self.server.app.handle(
             self.command,
             self.path,

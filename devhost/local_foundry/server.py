@@ -261,6 +261,7 @@ class LocalFoundry:
             logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._management_keys: KeyStore | None = None
 
     @property
     def url(self) -> str:
@@ -272,14 +273,14 @@ class LocalFoundry:
     @property
     def management_key(self) -> SecretStr:
         """The key the management API asks for (made on the first start on this data directory)."""
-        key = KeyStore(self.data_dir / "management").get(MANAGEMENT_KEY_NAME)
+        key = None if self._management_keys is None else self._management_keys.get(MANAGEMENT_KEY_NAME)
         if key is None:
-            raise RuntimeError("the local foundry has not been started on this data directory yet")
+            raise RuntimeError("the local foundry has not been started")
         return SecretStr(key)
 
     def accepts_management_key(self, presented: str | None) -> bool:
         """Whether `presented` is the management key (compared in constant time)."""
-        return self._management_keys.accepts(MANAGEMENT_KEY_NAME, presented)
+        return self._management_keys is not None and self._management_keys.accepts(MANAGEMENT_KEY_NAME, presented)
 
     @property
     def running(self) -> bool:

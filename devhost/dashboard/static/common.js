@@ -113,8 +113,10 @@ function showError(message) {
   error.hidden = !message;
 }
 
-async function getJson(url) {
-  const response = await fetch(url, {cache: "no-store", headers: {accept: "application/json"}});
+// Fetches JSON (GET unless `options` say otherwise); an answer that is not 2xx throws its `error` text.
+async function fetchJson(url, options) {
+  const headers = {accept: "application/json", ...((options && options.headers) || {})};
+  const response = await fetch(url, {cache: "no-store", ...(options || {}), headers: headers});
   let body = null;
   try {
     body = await response.json();

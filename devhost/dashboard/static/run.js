@@ -57,19 +57,11 @@ async function sendCommand(command) {
   result.className = "small";
   result.textContent = "sending " + command + "…";
   try {
-    const response = await fetch("/data/runs/" + encodeURIComponent(runId) + "/" + command, {
+    const body = await fetchJson("/data/runs/" + encodeURIComponent(runId) + "/" + command, {
       method: "POST",
-      cache: "no-store",
-      headers: {"content-type": "application/json", accept: "application/json"},
+      headers: {"content-type": "application/json"},
       body: JSON.stringify(reason ? {reason: reason} : {}),
     });
-    let body = null;
-    try {
-      body = await response.json();
-    } catch (_) {
-      body = null;
-    }
-    if (!response.ok) throw new Error(body && typeof body.error === "string" ? body.error : "HTTP " + response.status);
     result.className = "small ok";
     result.textContent = body && typeof body.result === "string" ? body.result : command + " sent";
   } catch (error) {
@@ -251,7 +243,7 @@ function renderReports(page) {
 
 async function load() {
   try {
-    const page = await getJson("/data/runs/" + encodeURIComponent(runId));
+    const page = await fetchJson("/data/runs/" + encodeURIComponent(runId));
     showError("");
     document.title = runId + " · Phi-3 fine-tuning ops";
     renderOverview(page);

@@ -47,7 +47,7 @@ function render(body) {
 async function load() {
   const query = currentFilters().toString();
   try {
-    render(await getJson("/data/runs" + (query ? "?" + query : "")));
+    render(await fetchJson("/data/runs" + (query ? "?" + query : "")));
     showError("");
   } catch (error) {
     showError(error.message);
